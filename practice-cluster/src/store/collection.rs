@@ -1,0 +1,341 @@
+//! One kind's objects, its watch history and its live change feed.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::fmt;
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use tokio::sync::broadcast;
+
+use super::{Object, Shared, StoreError};
+
+/// How many changes a slow watcher may fall behind before its watch is closed
+/// (it then resumes from its last resourceVersion, like after a timeout).
+const FEED_CAPACITY: usize = 8192;
+
+/// What happened to an object.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChangeType {
+    /// The object was created.
+    Added,
+    /// The object was changed.
+    Modified,
+    /// The object was removed; `object` is its last state.
+    Deleted,
+}
+
+impl ChangeType {
+    /// The watch event type as the API spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeType::Added => "ADDED",
+            ChangeType::Modified => "MODIFIED",
+            ChangeType::Deleted => "DELETED",
+        }
+    }
+}
+
+/// One change, shared by reference with every watcher.
+#[derive(Debug)]
+pub struct Change<K> {
+    /// What happened.
+    pub kind: ChangeType,
+    /// The object after the change (its last state for a deletion).
+    pub object: Arc<K>,
+    /// The object before the change, for modifications, so a filtered watch can turn
+    /// "stopped matching" into DELETED and "started matching" into ADDED.
+    pub old: Option<Arc<K>>,
+    /// The resourceVersion of the change.
+    pub rv: u64,
+}
+
+/// Where a new watch starts: the changes it must replay, then the live feed.
+pub struct WatchStart<K> {
+    /// Changes to send first, oldest first.
+    pub replay: Vec<Arc<Change<K>>>,
+    /// Every later change.
+    pub feed: broadcast::Receiver<Arc<Change<K>>>,
+}
+
+struct Inner<K> {
+    objects: BTreeMap<(String, String), Arc<K>>,
+    history: VecDeque<Arc<Change<K>>>,
+    /// Changes at or below this version are no longer in `history`.
+    compacted: u64,
+}
+
+/// The objects of one kind.
+pub struct Collection<K> {
+    shared: Arc<Shared>,
+    inner: RwLock<Inner<K>>,
+    feed: broadcast::Sender<Arc<Change<K>>>,
+    history_cap: usize,
+}
+
+impl<K> fmt::Debug for Collection<K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Collection").field("kind", &std::any::type_name::<K>()).finish()
+    }
+}
+
+fn key_of<K: Object>(obj: &K) -> (String, String) {
+    let m = obj.metadata();
+    (m.namespace.clone().unwrap_or_default(), m.name.clone().unwrap_or_default())
+}
+
+/// The resourceVersion an object carries, as a number (0 when absent or malformed).
+pub fn rv_of<K: Object>(obj: &K) -> u64 {
+    obj.metadata().resource_version.as_deref().and_then(|v| v.parse().ok()).unwrap_or(0)
+}
+
+impl<K: Object> Collection<K> {
+    pub(crate) fn new(shared: Arc<Shared>, history_cap: usize) -> Self {
+        let (feed, _) = broadcast::channel(FEED_CAPACITY);
+        Collection {
+            shared,
+            inner: RwLock::new(Inner { objects: BTreeMap::new(), history: VecDeque::new(), compacted: 0 }),
+            feed,
+            history_cap: history_cap.max(1),
+        }
+    }
+
+    fn read(&self) -> RwLockReadGuard<'_, Inner<K>> {
+        self.inner.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, Inner<K>> {
+        self.inner.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The object `namespace/name` (namespace `""` for cluster-scoped kinds).
+    pub fn get(&self, namespace: &str, name: &str) -> Option<Arc<K>> {
+        self.read().objects.get(&(namespace.to_owned(), name.to_owned())).cloned()
+    }
+
+    /// All objects, or those of one namespace, in (namespace, name) order, with the
+    /// resourceVersion the list is consistent with.
+    pub fn list(&self, namespace: Option<&str>) -> (Vec<Arc<K>>, u64) {
+        let inner = self.read();
+        let rv = self.shared.current_rv();
+        let items = match namespace {
+            None => inner.objects.values().cloned().collect(),
+            Some(ns) => inner
+                .objects
+                .range((ns.to_owned(), String::new())..)
+                .take_while(|((n, _), _)| n == ns)
+                .map(|(_, v)| v.clone())
+                .collect(),
+        };
+        (items, rv)
+    }
+
+    /// The latest resourceVersion such that every change of this kind at or below it
+    /// has already been published to the feed (so a watcher that drains its feed first
+    /// may send it as a bookmark).
+    pub fn consistent_rv(&self) -> u64 {
+        let _no_write_in_flight = self.read();
+        self.shared.current_rv()
+    }
+
+    /// Number of stored objects.
+    pub fn len(&self) -> usize {
+        self.read().objects.len()
+    }
+
+    /// Whether no object is stored.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn publish(&self, inner: &mut Inner<K>, kind: ChangeType, object: Arc<K>, old: Option<Arc<K>>, rv: u64) {
+        let change = Arc::new(Change { kind, object, old, rv });
+        inner.history.push_back(change.clone());
+        while inner.history.len() > self.history_cap {
+            if let Some(dropped) = inner.history.pop_front() {
+                inner.compacted = dropped.rv;
+            }
+        }
+        // No receivers is fine: nobody watches this kind right now.
+        let _ = self.feed.send(change);
+        self.shared.notify();
+    }
+
+    fn stamp(&self, mut obj: K) -> (K, u64) {
+        let rv = self.shared.next_rv();
+        obj.metadata_mut().resource_version = Some(rv.to_string());
+        (obj, rv)
+    }
+
+    /// Stores a new object. Its metadata (uid, timestamps) must already be filled.
+    pub fn create(&self, obj: K) -> Result<Arc<K>, StoreError> {
+        let key = key_of(&obj);
+        let mut inner = self.write();
+        if inner.objects.contains_key(&key) {
+            return Err(StoreError::AlreadyExists);
+        }
+        let (obj, rv) = self.stamp(obj);
+        let obj = Arc::new(obj);
+        inner.objects.insert(key, obj.clone());
+        self.publish(&mut inner, ChangeType::Added, obj.clone(), None, rv);
+        Ok(obj)
+    }
+
+    /// Replaces an object. With `expected_rv`, fails with `Conflict` unless the stored
+    /// object still has that resourceVersion (optimistic concurrency).
+    pub fn replace(&self, obj: K, expected_rv: Option<u64>) -> Result<Arc<K>, StoreError> {
+        let key = key_of(&obj);
+        let mut inner = self.write();
+        let old = inner.objects.get(&key).cloned().ok_or(StoreError::NotFound)?;
+        if expected_rv.is_some_and(|rv| rv != rv_of(old.as_ref())) {
+            return Err(StoreError::Conflict);
+        }
+        let (obj, rv) = self.stamp(obj);
+        let obj = Arc::new(obj);
+        inner.objects.insert(key, obj.clone());
+        self.publish(&mut inner, ChangeType::Modified, obj.clone(), Some(old), rv);
+        Ok(obj)
+    }
+
+    /// Read-modify-write under the collection's lock: `change` edits a copy and says
+    /// whether it changed anything; nothing is written (and no event sent) if not.
+    pub fn modify<E>(
+        &self,
+        namespace: &str,
+        name: &str,
+        change: impl FnOnce(&mut K) -> Result<bool, E>,
+    ) -> Result<Option<Arc<K>>, E>
+    where
+        E: From<StoreError>,
+    {
+        let key = (namespace.to_owned(), name.to_owned());
+        let mut inner = self.write();
+        let old = inner.objects.get(&key).cloned().ok_or(StoreError::NotFound)?;
+        let mut obj = (*old).clone();
+        if !change(&mut obj)? {
+            return Ok(None);
+        }
+        let (obj, rv) = self.stamp(obj);
+        let obj = Arc::new(obj);
+        inner.objects.insert(key, obj.clone());
+        self.publish(&mut inner, ChangeType::Modified, obj.clone(), Some(old), rv);
+        Ok(Some(obj))
+    }
+
+    /// Removes an object for good, publishing DELETED with its last state.
+    pub fn remove(&self, namespace: &str, name: &str) -> Option<Arc<K>> {
+        let key = (namespace.to_owned(), name.to_owned());
+        let mut inner = self.write();
+        let old = inner.objects.remove(&key)?;
+        let (obj, rv) = self.stamp((*old).clone());
+        let obj = Arc::new(obj);
+        self.publish(&mut inner, ChangeType::Deleted, obj.clone(), Some(old), rv);
+        Some(obj)
+    }
+
+    /// Removes the object only if it is still the one with `uid`.
+    pub fn remove_uid(&self, namespace: &str, name: &str, uid: &str) -> Option<Arc<K>> {
+        {
+            let inner = self.read();
+            let current = inner.objects.get(&(namespace.to_owned(), name.to_owned()))?;
+            if current.metadata().uid.as_deref() != Some(uid) {
+                return None;
+            }
+        }
+        self.remove(namespace, name)
+    }
+
+    /// Starts a watch. `from = None` replays the current state as ADDED changes; a
+    /// version replays the changes after it, or fails with `TooOld` if they are gone.
+    pub fn watch(&self, from: Option<u64>) -> Result<WatchStart<K>, StoreError> {
+        let inner = self.read();
+        let feed = self.feed.subscribe();
+        let replay = match from {
+            None => {
+                let rv = self.shared.current_rv();
+                inner
+                    .objects
+                    .values()
+                    .map(|o| Arc::new(Change { kind: ChangeType::Added, object: o.clone(), old: None, rv }))
+                    .collect()
+            }
+            Some(v) => {
+                if v < inner.compacted {
+                    return Err(StoreError::TooOld { requested: v, oldest: inner.compacted });
+                }
+                inner.history.iter().filter(|c| c.rv > v).cloned().collect()
+            }
+        };
+        Ok(WatchStart { replay, feed })
+    }
+
+    /// Forgets this kind's watch history.
+    pub fn compact(&self) {
+        let mut inner = self.write();
+        inner.history.clear();
+        inner.compacted = self.shared.current_rv();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::api::core::v1::Pod;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+    fn pod(ns: &str, name: &str) -> Pod {
+        Pod {
+            metadata: ObjectMeta { namespace: Some(ns.into()), name: Some(name.into()), ..Default::default() },
+            ..Default::default()
+        }
+    }
+
+    fn collection(history: usize) -> Collection<Pod> {
+        Collection::new(Arc::new(Shared::default()), history)
+    }
+
+    #[test]
+    fn namespace_list_is_a_range_of_that_namespace_only() {
+        let c = collection(10);
+        for (ns, n) in [("a", "x"), ("b", "y"), ("b", "z"), ("c", "w")] {
+            c.create(pod(ns, n)).expect("create");
+        }
+        let (items, rv) = c.list(Some("b"));
+        let names: Vec<_> = items.iter().map(|p| p.metadata.name.clone().unwrap_or_default()).collect();
+        assert_eq!(names, ["y", "z"]);
+        assert_eq!(rv, 4);
+        assert_eq!(c.list(None).0.len(), 4);
+    }
+
+    #[test]
+    fn replace_with_stale_version_conflicts() {
+        let c = collection(10);
+        let created = c.create(pod("a", "x")).expect("create");
+        let stale = rv_of(created.as_ref());
+        c.replace((*created).clone(), Some(stale)).expect("first update");
+        assert_eq!(c.replace((*created).clone(), Some(stale)), Err(StoreError::Conflict));
+    }
+
+    #[test]
+    fn watch_resumes_from_history_and_expires_when_compacted() {
+        let c = collection(2);
+        c.create(pod("a", "x")).expect("create");
+        c.create(pod("a", "y")).expect("create");
+        c.remove("a", "x");
+        // History keeps two changes: rv 2 (add y) and rv 3 (delete x).
+        let start = c.watch(Some(1)).expect("rv 1 is still answerable");
+        let kinds: Vec<_> = start.replay.iter().map(|c| (c.kind, c.rv)).collect();
+        assert_eq!(kinds, [(ChangeType::Added, 2), (ChangeType::Deleted, 3)]);
+        assert!(matches!(c.watch(Some(0)), Err(StoreError::TooOld { requested: 0, oldest: 1 })));
+        c.compact();
+        assert!(matches!(c.watch(Some(2)), Err(StoreError::TooOld { .. })));
+        assert!(c.watch(Some(3)).is_ok());
+    }
+
+    #[test]
+    fn unchanged_modify_writes_nothing() {
+        let c = collection(10);
+        c.create(pod("a", "x")).expect("create");
+        let out: Result<_, StoreError> = c.modify("a", "x", |_| Ok(false));
+        assert!(out.expect("modify").is_none());
+        assert_eq!(c.watch(Some(1)).expect("watch").replay.len(), 0);
+    }
+}
