@@ -27,3 +27,77 @@ if ! command -v kubectl >/dev/null 2>&1; then
   }
 fi
 say "kubectl: $(kubectl version --client 2>/dev/null | head -n1)"
+
+# ---- The web front end (Leptos): wasm target, cargo-leptos, wasm-bindgen, wasm-opt ----
+# Versions and routes from shared/TOOLCHAIN.md: the obvious `cargo install --locked`
+# fails for both tools on this Rust, and nothing may download prebuilt binaries.
+CARGO_LEPTOS_VERSION=0.3.11
+WASM_BINDGEN_VERSION=0.2.130
+BINARYEN_VERSION=132
+TOOLS="$PWD/.tools"
+mkdir -p "$TOOLS"
+
+if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+  say "adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
+
+# Builds a crate from crates.io with some dependencies pinned to older versions.
+# $1 crate, $2 version, $3 extra cargo-install flags, rest: "pkg@version" pins.
+install_pinned() {
+  local crate=$1 version=$2 flags=$3; shift 3
+  local work="${TMPDIR:-/tmp}/stslab-build-$crate-$version"
+  rm -rf "$work"; mkdir -p "$work/fetch"
+  cat >"$work/fetch/Cargo.toml" <<TOML
+[package]
+name = "fetch-$crate"
+version = "0.0.0"
+edition = "2021"
+[dependencies]
+$crate = "=$version"
+[workspace]
+TOML
+  mkdir -p "$work/fetch/src"; echo "" >"$work/fetch/src/lib.rs"
+  # Resolving a manifest that depends on the crate makes cargo download its source.
+  (cd "$work/fetch" && cargo fetch -q) || true
+  local src
+  src=$(ls -d "$HOME"/.cargo/registry/src/*/"$crate-$version" 2>/dev/null | head -n1)
+  [ -n "$src" ] || { echo "error: could not fetch $crate $version from crates.io" >&2; return 1; }
+  cp -r "$src" "$work/src"
+  (
+    cd "$work/src"
+    for pin in "$@"; do cargo update -q -p "${pin%@*}" --precise "${pin#*@}"; done
+    CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+      cargo install -q --path . --locked $flags
+  )
+  rm -rf "$work"
+}
+
+if ! cargo leptos --version 2>/dev/null | grep -q "$CARGO_LEPTOS_VERSION"; then
+  say "building cargo-leptos $CARGO_LEPTOS_VERSION (20-40 minutes the first time)"
+  install_pinned cargo-leptos "$CARGO_LEPTOS_VERSION" "--features no_downloads" "cargo-util-schemas@0.14.1"
+fi
+say "$(cargo leptos --version)"
+
+if ! wasm-bindgen --version 2>/dev/null | grep -q "$WASM_BINDGEN_VERSION"; then
+  say "building wasm-bindgen-cli $WASM_BINDGEN_VERSION"
+  install_pinned wasm-bindgen-cli "$WASM_BINDGEN_VERSION" "" "webpki-roots@1.0.10"
+fi
+say "$(wasm-bindgen --version)"
+
+# Debian's binaryen makes wasm that fails to hydrate in Chromium; npm's is pure JS/wasm.
+if [ ! -x "$TOOLS/node_modules/.bin/wasm-opt" ]; then
+  say "installing wasm-opt (npm binaryen@$BINARYEN_VERSION)"
+  (cd "$TOOLS" && { [ -f package.json ] || echo '{"private":true}' >package.json; } && npm install -s --no-audit --no-fund "binaryen@$BINARYEN_VERSION")
+fi
+export PATH="$TOOLS/node_modules/.bin:$PATH"
+
+# ---- Browser tests: Debian's Chromium and Playwright (which must not download a browser) ----
+if [ ! -x /usr/bin/chromium ]; then
+  say "installing Debian's chromium"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+if [ -f end2end/package-lock.json ] && [ ! -d end2end/node_modules/@playwright/test ]; then
+  say "installing Playwright for end2end/"
+  (cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci -s --no-audit --no-fund)
+fi

@@ -1,0 +1,115 @@
+//! The confirmation every destructive button goes through, naming exactly what
+//! will happen, and the call to the server once confirmed.
+
+use leptos::prelude::*;
+
+use crate::actions::{delete_pod, scale, set_policy};
+use crate::model::ActionReport;
+use crate::pages::dashboard::Outcome;
+
+/// An action waiting for the user's confirmation.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Pending {
+    /// Delete one pod.
+    DeletePod {
+        /// The StatefulSet on screen.
+        statefulset: String,
+        /// The pod.
+        pod: String,
+    },
+    /// Switch the pod management policy.
+    SetPolicy {
+        /// The StatefulSet on screen.
+        statefulset: String,
+        /// The policy to switch to.
+        to: String,
+    },
+    /// Scale down (removes pods; their claims are kept).
+    ScaleDown {
+        /// The StatefulSet on screen.
+        statefulset: String,
+        /// The new replica count.
+        to: i32,
+    },
+}
+
+impl Pending {
+    fn question(&self) -> String {
+        match self {
+            Pending::DeletePod { pod, .. } => format!("Delete pod {pod}?"),
+            Pending::SetPolicy { statefulset, to } => format!("Switch {statefulset} to {to}?"),
+            Pending::ScaleDown { statefulset, to } => format!("Scale {statefulset} down to {to}?"),
+        }
+    }
+
+    fn explanation(&self) -> String {
+        match self {
+            Pending::DeletePod { statefulset, pod } => format!(
+                "The pod goes Terminating, then the StatefulSet controller creates {pod} again, with the same name and the same claim, so its visit count is still there. Only pods of {statefulset} can be deleted here."
+            ),
+            Pending::SetPolicy { .. } => "podManagementPolicy cannot be changed in place. The dashboard saves the spec, deletes the StatefulSet with --cascade=orphan (pods and claims keep running), and creates it again with the new policy; the new StatefulSet adopts the same pods. No pod restarts.".to_owned(),
+            Pending::ScaleDown { .. } => "Pods are removed from the highest ordinal down. Their claims are kept (Retain), so scaling up again brings back the same data.".to_owned(),
+        }
+    }
+
+    fn confirm_label(&self) -> &'static str {
+        match self {
+            Pending::DeletePod { .. } => "Delete pod",
+            Pending::SetPolicy { .. } => "Switch policy",
+            Pending::ScaleDown { .. } => "Scale down",
+        }
+    }
+}
+
+/// Runs a confirmed (or harmless) action and reports its outcome.
+pub fn run(action: Pending, outcome: RwSignal<Option<Outcome>>) {
+    leptos::task::spawn_local(async move {
+        let result: Result<ActionReport, ServerFnError> = match action {
+            Pending::DeletePod { statefulset, pod } => delete_pod(statefulset, pod).await,
+            Pending::SetPolicy { statefulset, to } => set_policy(statefulset, to).await,
+            Pending::ScaleDown { statefulset, to } => scale(statefulset, to).await,
+        };
+        outcome.set(Some(match result {
+            Ok(r) => Outcome::Done(r),
+            Err(e) => Outcome::Failed(server_message(&e)),
+        }));
+    });
+}
+
+/// The server's own words from a server function error.
+pub fn server_message(e: &ServerFnError) -> String {
+    match e {
+        ServerFnError::ServerError(m) => m.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The modal dialog shown while an action waits for confirmation.
+#[component]
+pub fn ConfirmDialog() -> impl IntoView {
+    let pending = expect_context::<RwSignal<Option<Pending>>>();
+    let outcome = expect_context::<RwSignal<Option<Outcome>>>();
+    move || {
+        pending.get().map(|p| {
+            let confirm = {
+                let p = p.clone();
+                move |_| {
+                    pending.set(None);
+                    run(p.clone(), outcome);
+                }
+            };
+            view! {
+                <div class="backdrop">
+                    <div class="dialog" role="dialog" aria-modal="true" aria-labelledby="confirm-title" data-testid="confirm">
+                        <h2 id="confirm-title">{p.question()}</h2>
+                        <p>{p.explanation()}</p>
+                        <div class="buttons">
+                            <button class="cancel" on:click=move |_| pending.set(None)>"Cancel"</button>
+                            <button class="danger" data-testid="confirm-yes" on:click=confirm>{p.confirm_label()}</button>
+                        </div>
+                    </div>
+                </div>
+            }
+        })
+    }
+}

@@ -1,0 +1,61 @@
+//! The header: title, StatefulSet picker and the connection indicator.
+
+use leptos::prelude::*;
+
+use crate::live::LiveView;
+use crate::model::Connection;
+
+/// Title, picker and connection indicator.
+#[component]
+pub fn Header() -> impl IntoView {
+    let live = expect_context::<LiveView>();
+    let names = move || live.snapshot.with(|s| s.statefulsets.clone());
+    let current = move || live.snapshot.with(|s| s.statefulset.as_ref().map(|x| x.name.clone()).unwrap_or_default());
+    view! {
+        <header class="top">
+            <h1>"StatefulSet Lab"</h1>
+            <form class="picker" method="get" action="/">
+                <label for="statefulset">"StatefulSet"</label>
+                <select
+                    id="statefulset"
+                    name="statefulset"
+                    data-testid="picker"
+                    onchange="this.form.submit()"
+                >
+                    <For each=names key=|n| n.clone() children=move |n| {
+                        let selected = n == current();
+                        view! { <option value=n.clone() selected=selected>{n.clone()}</option> }
+                    }/>
+                </select>
+                <noscript><button type="submit">"Show"</button></noscript>
+            </form>
+            <p class="where">
+                {move || live.snapshot.with(|s| format!("namespace {} · {}", s.namespace, s.cluster))}
+            </p>
+            <ConnectionIndicator/>
+        </header>
+    }
+}
+
+#[component]
+fn ConnectionIndicator() -> impl IntoView {
+    let live = expect_context::<LiveView>();
+    let state = move || {
+        if !live.stream_up.get() {
+            return ("reconnecting", "Reconnecting to the dashboard server… the view may be stale".to_owned());
+        }
+        match live.snapshot.with(|s| s.connection.clone()) {
+            Connection::Live => ("live", "Live".to_owned()),
+            Connection::Reconnecting { since, error } => {
+                ("reconnecting", format!("Reconnecting to the cluster (view as of {since}): {error}"))
+            }
+            Connection::Error { message } => ("error", format!("Cluster error: {message}")),
+        }
+    };
+    view! {
+        <p class=move || format!("connection {}", state().0) data-testid="connection" role="status">
+            <span class="dot" aria-hidden="true"></span>
+            {move || state().1}
+        </p>
+    }
+}

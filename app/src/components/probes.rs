@@ -1,0 +1,97 @@
+//! The probes panel: per pod and container, each probe's configuration and current
+//! result, restarts and the last termination, and recent Unhealthy events.
+
+use leptos::prelude::*;
+
+use crate::live::LiveView;
+use crate::model::{ContainerView, PodView};
+
+/// Probes of every pod on screen.
+#[component]
+pub fn ProbesPanel() -> impl IntoView {
+    let live = expect_context::<LiveView>();
+    view! {
+        <section class="panel probes" data-testid="probes-panel">
+            <h2>"Probes"</h2>
+            <For each=move || live.pods.get() key=|(name, _)| name.clone()
+                children=move |(_, pod)| view! { <PodProbes pod/> }/>
+        </section>
+    }
+}
+
+#[component]
+fn PodProbes(
+    /// The row's pod.
+    pod: RwSignal<PodView>,
+) -> impl IntoView {
+    let name = pod.with_untracked(|p| p.name.clone());
+    view! {
+        <article class="pod-probes" data-testid=format!("probes-{name}")>
+            <h3 class="mono">{name.clone()}</h3>
+            {move || pod.with(|p| p.containers.clone()).into_iter().map(|c| view! { <ContainerProbes c/> }).collect_view()}
+            {move || {
+                let events = pod.with(|p| p.events.clone());
+                (!events.is_empty()).then(|| view! {
+                    <ul class="events" data-testid="events">
+                        {events.into_iter().map(|e| view! {
+                            <li class=format!("event {}", e.type_.to_lowercase())>
+                                <span class="reason">{e.reason}</span>
+                                " "
+                                <span class="count">{if e.count > 1 { format!("×{} ", e.count) } else { String::new() }}</span>
+                                <span class="age">{format!("{} ago", e.age)}</span>
+                                <div class="message">{e.message}</div>
+                            </li>
+                        }).collect_view()}
+                    </ul>
+                })
+            }}
+        </article>
+    }
+}
+
+#[component]
+fn ContainerProbes(
+    /// The container.
+    c: ContainerView,
+) -> impl IntoView {
+    let summary = format!(
+        "{} · {} · started {} · ready {} · restarts {}",
+        c.name,
+        c.state,
+        yes_no(c.started),
+        yes_no(c.ready),
+        c.restart_count
+    );
+    view! {
+        <div class="container">
+            <p class="summary">{summary}</p>
+            {c.last_termination.map(|t| view! { <p class="last">"Last ended: " {t}</p> })}
+            {if c.probes.is_empty() {
+                view! { <p class="none">"No probes: Kubernetes treats the container as ready as soon as it runs."</p> }.into_any()
+            } else {
+                view! {
+                    <table class="probe-table">
+                        <thead><tr><th>"Probe"</th><th>"Checks"</th><th>"Delay"</th><th>"Period"</th><th>"Timeout"</th><th>"Success/Failure"</th><th>"Now"</th></tr></thead>
+                        <tbody>
+                            {c.probes.into_iter().map(|p| view! {
+                                <tr data-testid=format!("probe-{}", p.kind)>
+                                    <td>{p.kind.clone()}</td>
+                                    <td class="mono">{p.action}</td>
+                                    <td>{format!("{}s", p.initial_delay_seconds)}</td>
+                                    <td>{format!("{}s", p.period_seconds)}</td>
+                                    <td>{format!("{}s", p.timeout_seconds)}</td>
+                                    <td>{format!("{} / {}", p.success_threshold, p.failure_threshold)}</td>
+                                    <td class=if p.passing { "pass" } else { "fail" }>{if p.passing { "passing" } else { "failing" }}</td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any()
+            }}
+        </div>
+    }
+}
+
+fn yes_no(b: bool) -> &'static str {
+    if b { "yes" } else { "no" }
+}

@@ -1,0 +1,70 @@
+//! The StatefulSet panel: replicas, ordering policy (with its toggle), service,
+//! update strategy and revisions, and the scale buttons.
+
+use leptos::prelude::*;
+
+use crate::components::confirm::{Pending, run};
+use crate::live::LiveView;
+use crate::pages::dashboard::Outcome;
+
+/// The StatefulSet on screen.
+#[component]
+pub fn StatefulSetPanel() -> impl IntoView {
+    let live = expect_context::<LiveView>();
+    let pending = expect_context::<RwSignal<Option<Pending>>>();
+    let outcome = expect_context::<RwSignal<Option<Outcome>>>();
+    let sts = move || live.snapshot.with(|s| s.statefulset.clone().unwrap_or_default());
+    let read_only = move || live.snapshot.with(|s| s.read_only);
+    let other_policy = move || if sts().pod_management_policy == "Parallel" { "OrderedReady" } else { "Parallel" };
+    let scale_to = move |to: i32| {
+        let s = sts();
+        if to < 0 {
+            return;
+        }
+        let action = Pending::ScaleDown { statefulset: s.name.clone(), to };
+        if to < s.replicas { pending.set(Some(action)) } else { run(action, outcome) }
+    };
+    view! {
+        <section class="panel sts" data-testid="statefulset-panel">
+            <h2>"StatefulSet " <span class="name">{move || sts().name}</span></h2>
+            <dl class="facts">
+                <dt>"Ready"</dt>
+                <dd data-testid="sts-ready">{move || format!("{}/{}", sts().ready_replicas, sts().replicas)}</dd>
+                <dt>"Replicas"</dt>
+                <dd class="replicas">
+                    <Show when=move || !read_only()>
+                        <button class="step" aria-label="Scale down" data-testid="scale-down"
+                            on:click=move |_| scale_to(sts().replicas - 1)>"−"</button>
+                    </Show>
+                    <span data-testid="sts-replicas">{move || sts().replicas}</span>
+                    <Show when=move || !read_only()>
+                        <button class="step" aria-label="Scale up" data-testid="scale-up"
+                            on:click=move |_| scale_to(sts().replicas + 1)>"+"</button>
+                    </Show>
+                </dd>
+                <dt>"podManagementPolicy"</dt>
+                <dd>
+                    <span class="policy" data-testid="policy">{move || sts().pod_management_policy}</span>
+                    <Show when=move || !read_only()>
+                        <button class="toggle" data-testid="toggle-policy" on:click=move |_| {
+                            pending.set(Some(Pending::SetPolicy { statefulset: sts().name, to: other_policy().to_owned() }))
+                        }>{move || format!("Switch to {}", other_policy())}</button>
+                    </Show>
+                </dd>
+                <dt>"Service"</dt>
+                <dd>{move || sts().service_name}</dd>
+                <dt>"Update strategy"</dt>
+                <dd>{move || sts().update_strategy}</dd>
+                <dt>"Revisions"</dt>
+                <dd class="mono">{move || {
+                    let s = sts();
+                    if s.current_revision == s.update_revision { s.current_revision } else {
+                        format!("{} → {}", s.current_revision, s.update_revision)
+                    }
+                }}</dd>
+                <dt>"Age"</dt>
+                <dd>{move || sts().age}</dd>
+            </dl>
+        </section>
+    }
+}

@@ -1,0 +1,145 @@
+//! The page's live state: a snapshot taken at first paint, then kept current by the
+//! server's stream of [`Delta`]s. Pods and claims are keyed rows, each with its own
+//! signal, so one pod's change redraws one row.
+
+use leptos::prelude::*;
+
+use crate::model::{Change, ClaimView, Delta, PodView, Snapshot};
+
+/// Rows of one kind, keyed by name, each with its own signal.
+pub type Rows<T> = RwSignal<Vec<(String, RwSignal<T>)>>;
+
+/// What the dashboard shows, as signals.
+#[derive(Clone, Copy)]
+pub struct LiveView {
+    /// Everything but the rows (connection, StatefulSet, DNS, picker).
+    pub snapshot: RwSignal<Snapshot>,
+    /// Pod rows in ordinal order.
+    pub pods: Rows<PodView>,
+    /// Claim rows in ordinal order.
+    pub claims: Rows<ClaimView>,
+    /// Whether the stream from the dashboard server is connected.
+    pub stream_up: RwSignal<bool>,
+    /// When the stream last delivered anything (ms since the epoch, browser clock).
+    pub last_message_ms: RwSignal<f64>,
+    owner: StoredValue<Owner>,
+}
+
+fn rows<T: Clone + Send + Sync + 'static>(items: &[T], key: impl Fn(&T) -> String) -> Vec<(String, RwSignal<T>)> {
+    items.iter().map(|i| (key(i), RwSignal::new(i.clone()))).collect()
+}
+
+fn upsert<T: Clone + Send + Sync + 'static>(
+    rows: Rows<T>,
+    owner: StoredValue<Owner>,
+    key: String,
+    value: T,
+    order: impl Fn(&T) -> i32,
+) {
+    let existing = rows.with_untracked(|r| r.iter().find(|(k, _)| *k == key).map(|(_, s)| *s));
+    match existing {
+        Some(signal) => signal.set(value),
+        None => {
+            let signal = owner.with_value(|o| o.with(|| RwSignal::new(value.clone())));
+            rows.update(|r| {
+                let at = r.iter().position(|(_, s)| order(&s.get_untracked()) > order(&value)).unwrap_or(r.len());
+                r.insert(at, (key, signal));
+            });
+        }
+    }
+}
+
+impl LiveView {
+    /// Live state starting from `initial`.
+    pub fn new(initial: Snapshot) -> Self {
+        let pods = RwSignal::new(rows(&initial.pods, |p| p.name.clone()));
+        let claims = RwSignal::new(rows(&initial.claims, |c| c.name.clone()));
+        LiveView {
+            snapshot: RwSignal::new(Snapshot { pods: vec![], claims: vec![], ..initial }),
+            pods,
+            claims,
+            stream_up: RwSignal::new(true),
+            last_message_ms: RwSignal::new(0.0),
+            owner: StoredValue::new(Owner::current().unwrap_or_default()),
+        }
+    }
+
+    /// Applies one message of the live stream.
+    pub fn apply(&self, delta: Delta) {
+        match delta {
+            Delta::Snapshot { snapshot } => {
+                let snapshot = *snapshot;
+                self.pods.set(self.owner.with_value(|o| o.with(|| rows(&snapshot.pods, |p| p.name.clone()))));
+                self.claims.set(self.owner.with_value(|o| o.with(|| rows(&snapshot.claims, |c| c.name.clone()))));
+                self.snapshot.set(Snapshot { pods: vec![], claims: vec![], ..snapshot });
+            }
+            Delta::Changes { revision, changes } => {
+                for change in changes {
+                    match change {
+                        Change::Pod { pod } => upsert(self.pods, self.owner, pod.name.clone(), pod, |p| p.ordinal),
+                        Change::PodRemoved { name } => self.pods.update(|r| r.retain(|(k, _)| *k != name)),
+                        Change::Claim { claim } => {
+                            upsert(self.claims, self.owner, claim.name.clone(), claim, |c| c.ordinal)
+                        }
+                        Change::ClaimRemoved { name } => self.claims.update(|r| r.retain(|(k, _)| *k != name)),
+                        other => self.snapshot.update(|s| s.apply_change(other)),
+                    }
+                }
+                self.snapshot.update(|s| s.revision = revision);
+            }
+        }
+    }
+
+    /// Opens the live stream for `statefulset` (browser only). The browser reconnects
+    /// by itself; the server starts every connection with a full snapshot.
+    #[cfg(feature = "hydrate")]
+    pub fn connect(self, statefulset: Option<String>) {
+        use futures::StreamExt;
+        use gloo_net::eventsource::futures::EventSource;
+
+        let url = match &statefulset {
+            Some(s) => format!("/api/stream?statefulset={s}"),
+            None => "/api/stream".to_owned(),
+        };
+        let Ok(mut source) = EventSource::new(&url) else {
+            self.stream_up.set(false);
+            return;
+        };
+        let Ok(mut messages) = source.subscribe("delta") else {
+            self.stream_up.set(false);
+            return;
+        };
+        let source = send_wrapper::SendWrapper::new(source);
+        leptos::task::spawn_local(async move {
+            while let Some(item) = messages.next().await {
+                match item {
+                    Ok((_, event)) => {
+                        mark_hydrated();
+                        self.stream_up.set(true);
+                        self.last_message_ms.set(js_sys_now());
+                        if let Some(text) = event.data().as_string() {
+                            if let Ok(delta) = serde_json::from_str::<Delta>(&text) {
+                                self.apply(delta);
+                            }
+                        }
+                    }
+                    Err(_) => self.stream_up.set(false),
+                }
+            }
+            drop(source);
+        });
+    }
+}
+
+/// Tells end-to-end tests (and anyone curious) that the page is hydrated and live.
+#[cfg(feature = "hydrate")]
+fn mark_hydrated() {
+    if let Some(w) = web_sys::window() {
+        let _ = js_sys::Reflect::set(&w, &"__stslabHydrated".into(), &true.into());
+    }
+}
+
+#[cfg(feature = "hydrate")]
+fn js_sys_now() -> f64 {
+    web_sys::window().and_then(|w| w.performance()).map_or(0.0, |p| p.time_origin() + p.now())
+}

@@ -1,0 +1,481 @@
+//! The view model: everything the page shows, as plain serde types.
+//!
+//! The server maps Kubernetes objects to these types (see the `server` crate); the
+//! browser receives them as a [`Snapshot`] and then as [`Delta`]s over the live
+//! stream. `GET /api/snapshot` serves the same [`Snapshot`] as JSON for scripts and
+//! autograders, so field names are part of the public contract (camelCase JSON).
+
+use serde::{Deserialize, Serialize};
+
+/// Everything on screen at one moment.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Snapshot {
+    /// Increases with every change the server publishes; deltas carry the next one.
+    pub revision: u64,
+    /// How the dashboard is connected to the cluster.
+    pub connection: Connection,
+    /// The namespace being watched.
+    pub namespace: String,
+    /// Every StatefulSet in the namespace, by name, for the picker.
+    pub statefulsets: Vec<String>,
+    /// The StatefulSet on screen, if one is chosen and exists.
+    pub statefulset: Option<StatefulSetView>,
+    /// Its pods, in ordinal order.
+    pub pods: Vec<PodView>,
+    /// Its claims (one per pod and template, plus retained ones), in ordinal order.
+    pub claims: Vec<ClaimView>,
+    /// The DNS records its governing (headless) Service publishes.
+    pub dns: DnsView,
+    /// Whether buttons are hidden and mutations refused (`--read-only`).
+    pub read_only: bool,
+    /// The cluster described in words, e.g. "practice cluster at http://127.0.0.1:6443".
+    pub cluster: String,
+}
+
+/// The connection indicator.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "camelCase")]
+pub enum Connection {
+    /// Watches are running and the view is current.
+    #[default]
+    Live,
+    /// A watch failed and is being retried; the view is as of `since` (RFC 3339).
+    #[serde(rename_all = "camelCase")]
+    Reconnecting {
+        /// When the view stopped being current.
+        since: String,
+        /// The last error, in words.
+        error: String,
+    },
+    /// The cluster refused or could not be reached, in words.
+    #[serde(rename_all = "camelCase")]
+    Error {
+        /// What went wrong.
+        message: String,
+    },
+}
+
+/// The StatefulSet panel.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatefulSetView {
+    /// Name.
+    pub name: String,
+    /// UID: changes when the StatefulSet is re-created (e.g. by the policy toggle).
+    pub uid: String,
+    /// `spec.replicas`.
+    pub replicas: i32,
+    /// `status.readyReplicas`.
+    pub ready_replicas: i32,
+    /// `status.replicas` (pods that exist).
+    pub current_replicas: i32,
+    /// `spec.podManagementPolicy`: `OrderedReady` or `Parallel`.
+    pub pod_management_policy: String,
+    /// `spec.serviceName`.
+    pub service_name: String,
+    /// `spec.updateStrategy.type`, with the partition when set, e.g. `RollingUpdate (partition 0)`.
+    pub update_strategy: String,
+    /// `status.currentRevision`.
+    pub current_revision: String,
+    /// `status.updateRevision`.
+    pub update_revision: String,
+    /// The claim templates' names, e.g. `["data"]`.
+    pub claim_templates: Vec<String>,
+    /// AGE as kubectl prints it.
+    pub age: String,
+}
+
+/// One row of the pods panel.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PodView {
+    /// Pod name, `<sts>-<ordinal>`; the row key.
+    pub name: String,
+    /// Ordinal parsed from the name.
+    pub ordinal: i32,
+    /// UID: a recreated pod has a new one under the same name.
+    pub uid: String,
+    /// STATUS exactly as `kubectl get pods` prints it.
+    pub status: String,
+    /// READY as `kubectl get pods` prints it, e.g. `1/1`.
+    pub ready: String,
+    /// Whether every container is ready (the Ready condition).
+    pub is_ready: bool,
+    /// Restarts summed over containers.
+    pub restarts: i32,
+    /// RESTARTS as kubectl prints it, e.g. `1 (8s ago)`.
+    pub restarts_text: String,
+    /// AGE as kubectl prints it.
+    pub age: String,
+    /// `status.podIP`, or empty.
+    pub ip: String,
+    /// `spec.nodeName`, or empty.
+    pub node: String,
+    /// `controller-revision-hash` label.
+    pub revision: String,
+    /// Containers with their probes.
+    pub containers: Vec<ContainerView>,
+    /// Recent `Unhealthy` events (and `BackOff`/`Killing`), newest first.
+    pub events: Vec<EventView>,
+    /// Visit counter as last read from the pod.
+    pub visits: Visits,
+}
+
+/// A container's state and probes.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContainerView {
+    /// Container name.
+    pub name: String,
+    /// Image.
+    pub image: String,
+    /// `ready` from the container status.
+    pub ready: bool,
+    /// `started` from the container status.
+    pub started: bool,
+    /// Restarts of this container.
+    pub restart_count: i32,
+    /// Current state in words: `Running`, `Waiting: CrashLoopBackOff`, `Terminated: Error (exit 1)`.
+    pub state: String,
+    /// Why the previous instance ended, e.g. `Error (exit 137)`, if it did.
+    pub last_termination: Option<String>,
+    /// Liveness, readiness and startup probes as configured.
+    pub probes: Vec<ProbeView>,
+}
+
+/// One configured probe.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProbeView {
+    /// `liveness`, `readiness` or `startup`.
+    pub kind: String,
+    /// What it checks, e.g. `GET http://:8000/healthz`, `exec cat /tmp/healthy`, `tcp :8000`.
+    pub action: String,
+    /// `initialDelaySeconds`.
+    pub initial_delay_seconds: i32,
+    /// `periodSeconds`.
+    pub period_seconds: i32,
+    /// `timeoutSeconds`.
+    pub timeout_seconds: i32,
+    /// `successThreshold`.
+    pub success_threshold: i32,
+    /// `failureThreshold`.
+    pub failure_threshold: i32,
+    /// The current result as the kubelet reports it: for readiness the container's
+    /// `ready`, for startup its `started`, for liveness whether it is running.
+    pub passing: bool,
+}
+
+/// An event about a pod, aggregated as `kubectl describe` shows it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EventView {
+    /// `Normal` or `Warning`.
+    #[serde(rename = "type")]
+    pub type_: String,
+    /// e.g. `Unhealthy`.
+    pub reason: String,
+    /// e.g. `Readiness probe failed: HTTP probe failed with statuscode: 500`.
+    pub message: String,
+    /// How many times it happened.
+    pub count: i32,
+    /// Since last seen, as kubectl prints it.
+    pub age: String,
+}
+
+/// A pod's visit counter.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "camelCase")]
+pub enum Visits {
+    /// Not read yet.
+    #[default]
+    Unknown,
+    /// The count read from the pod's file.
+    #[serde(rename_all = "camelCase")]
+    Count {
+        /// Visits so far.
+        value: u64,
+        /// Revision of the snapshot in which the value last changed (for highlighting).
+        changed_at: u64,
+    },
+    /// Reading failed; the reason in words (never shown as zero).
+    #[serde(rename_all = "camelCase")]
+    Error {
+        /// e.g. `no visits file yet (cat: can't open 'visits': No such file or directory)`.
+        message: String,
+    },
+}
+
+/// One row of the storage panel.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClaimView {
+    /// Claim name `<template>-<sts>-<ordinal>`; the row key.
+    pub name: String,
+    /// Ordinal it belongs to.
+    pub ordinal: i32,
+    /// The pod using it, or `None` when retained without a pod (e.g. after scale-down).
+    pub pod: Option<String>,
+    /// Claim phase: `Pending`, `Bound`, `Lost`.
+    pub status: String,
+    /// Bound PV name, or empty.
+    pub volume: String,
+    /// Capacity, e.g. `1Gi`.
+    pub capacity: String,
+    /// Access modes abbreviated, e.g. `RWO`.
+    pub access_modes: String,
+    /// Storage class.
+    pub storage_class: String,
+    /// The claim's UID: stays the same when the pod is recreated.
+    pub uid: String,
+    /// The PV's phase, e.g. `Bound`, `Released`, if the PV exists.
+    pub volume_status: String,
+}
+
+/// The DNS panel.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DnsView {
+    /// The governing Service's name, if it exists.
+    pub service: Option<String>,
+    /// Whether it is headless (`clusterIP: None`).
+    pub headless: bool,
+    /// `spec.publishNotReadyAddresses`.
+    pub publish_not_ready: bool,
+    /// The cluster domain, e.g. `cluster.local`.
+    pub domain: String,
+    /// Records, published and withheld.
+    pub records: Vec<DnsRecord>,
+}
+
+/// A DNS record the Service publishes (or would, if its endpoint were ready).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DnsRecord {
+    /// Fully qualified name, e.g. `web-0.web.default.svc.cluster.local`.
+    pub name: String,
+    /// `A` or `SRV`.
+    #[serde(rename = "type")]
+    pub type_: String,
+    /// The answer: an IP, a list of IPs, or `0 50 8000 web-0.web.default.svc.cluster.local.`.
+    pub value: String,
+    /// Whether DNS answers it now (false: the endpoint is not ready).
+    pub published: bool,
+    /// The pod the record is about, if one.
+    pub pod: Option<String>,
+}
+
+/// A change to apply to a [`Snapshot`], keyed by row so one pod's change touches one row.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum Delta {
+    /// Replace the whole snapshot (first message, or after the server lost track).
+    Snapshot {
+        /// The new state.
+        snapshot: Box<Snapshot>,
+    },
+    /// Row-level changes, to apply in order.
+    #[serde(rename_all = "camelCase")]
+    Changes {
+        /// The revision after applying them.
+        revision: u64,
+        /// The changes.
+        changes: Vec<Change>,
+    },
+}
+
+/// One keyed change.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum Change {
+    /// The connection indicator.
+    Connection {
+        /// New state.
+        connection: Connection,
+    },
+    /// The picker's list.
+    StatefulSets {
+        /// Names.
+        names: Vec<String>,
+    },
+    /// The StatefulSet panel.
+    StatefulSet {
+        /// New state, or `None` when it is gone.
+        statefulset: Option<StatefulSetView>,
+    },
+    /// A pod row added or changed.
+    Pod {
+        /// The row.
+        pod: PodView,
+    },
+    /// A pod row removed.
+    PodRemoved {
+        /// Its name.
+        name: String,
+    },
+    /// A claim row added or changed.
+    Claim {
+        /// The row.
+        claim: ClaimView,
+    },
+    /// A claim row removed.
+    ClaimRemoved {
+        /// Its name.
+        name: String,
+    },
+    /// The DNS panel.
+    Dns {
+        /// New state.
+        dns: DnsView,
+    },
+}
+
+impl Snapshot {
+    /// The changes that turn `self` into `next`, row by row.
+    pub fn diff(&self, next: &Snapshot) -> Vec<Change> {
+        let mut out = Vec::new();
+        if self.connection != next.connection {
+            out.push(Change::Connection { connection: next.connection.clone() });
+        }
+        if self.statefulsets != next.statefulsets {
+            out.push(Change::StatefulSets { names: next.statefulsets.clone() });
+        }
+        if self.statefulset != next.statefulset {
+            out.push(Change::StatefulSet { statefulset: next.statefulset.clone() });
+        }
+        keyed_diff(&self.pods, &next.pods, |p| &p.name, &mut out, |p| Change::Pod { pod: p.clone() }, |name| {
+            Change::PodRemoved { name }
+        });
+        keyed_diff(&self.claims, &next.claims, |c| &c.name, &mut out, |c| Change::Claim { claim: c.clone() }, |name| {
+            Change::ClaimRemoved { name }
+        });
+        if self.dns != next.dns {
+            out.push(Change::Dns { dns: next.dns.clone() });
+        }
+        out
+    }
+
+    /// Applies a delta in place. Returns false if it does not follow on from this
+    /// snapshot's revision (the client should then fetch a fresh snapshot).
+    pub fn apply(&mut self, delta: Delta) -> bool {
+        match delta {
+            Delta::Snapshot { snapshot } => {
+                *self = *snapshot;
+                true
+            }
+            Delta::Changes { revision, changes } => {
+                if revision <= self.revision {
+                    return true;
+                }
+                for change in changes {
+                    self.apply_change(change);
+                }
+                self.revision = revision;
+                true
+            }
+        }
+    }
+
+    /// Applies one change.
+    pub fn apply_change(&mut self, change: Change) {
+        match change {
+            Change::Connection { connection } => self.connection = connection,
+            Change::StatefulSets { names } => self.statefulsets = names,
+            Change::StatefulSet { statefulset } => self.statefulset = statefulset,
+            Change::Pod { pod } => upsert(&mut self.pods, pod, |p| (p.ordinal, p.name.clone())),
+            Change::PodRemoved { name } => self.pods.retain(|p| p.name != name),
+            Change::Claim { claim } => upsert(&mut self.claims, claim, |c| (c.ordinal, c.name.clone())),
+            Change::ClaimRemoved { name } => self.claims.retain(|c| c.name != name),
+            Change::Dns { dns } => self.dns = dns,
+        }
+    }
+}
+
+fn keyed_diff<T: PartialEq>(
+    old: &[T],
+    new: &[T],
+    key: impl Fn(&T) -> &String,
+    out: &mut Vec<Change>,
+    upsert: impl Fn(&T) -> Change,
+    removed: impl Fn(String) -> Change,
+) {
+    for o in old {
+        if !new.iter().any(|n| key(n) == key(o)) {
+            out.push(removed(key(o).clone()));
+        }
+    }
+    for n in new {
+        if old.iter().find(|o| key(o) == key(n)) != Some(n) {
+            out.push(upsert(n));
+        }
+    }
+}
+
+fn upsert<T, K: Ord>(rows: &mut Vec<T>, row: T, order: impl Fn(&T) -> K) {
+    let k = order(&row);
+    match rows.iter().position(|r| order(r) == k) {
+        Some(i) => rows[i] = row,
+        None => {
+            let at = rows.iter().position(|r| order(r) > k).unwrap_or(rows.len());
+            rows.insert(at, row);
+        }
+    }
+}
+
+/// The result of a button press, shown to the user with the kubectl equivalent.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ActionReport {
+    /// What happened, in words.
+    pub message: String,
+    /// The kubectl commands that do the same.
+    pub kubectl: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pod(name: &str, ordinal: i32, status: &str) -> PodView {
+        PodView { name: name.into(), ordinal, status: status.into(), ..Default::default() }
+    }
+
+    #[test]
+    fn diff_touches_only_the_changed_rows_and_round_trips() {
+        let old = Snapshot {
+            revision: 1,
+            pods: vec![pod("web-0", 0, "Running"), pod("web-1", 1, "Running"), pod("web-2", 2, "Running")],
+            ..Default::default()
+        };
+        let mut next = old.clone();
+        next.pods[1].status = "Terminating".into();
+        next.pods.remove(2);
+        next.pods.push(pod("web-10", 10, "Pending"));
+        let changes = old.diff(&next);
+        assert_eq!(changes.len(), 3, "{changes:?}");
+        assert!(changes.contains(&Change::PodRemoved { name: "web-2".into() }));
+        let mut replayed = old.clone();
+        assert!(replayed.apply(Delta::Changes { revision: 2, changes }));
+        next.revision = 2;
+        assert_eq!(replayed, next);
+    }
+
+    #[test]
+    fn upsert_keeps_ordinal_order_not_name_order() {
+        let mut s = Snapshot { pods: vec![pod("web-2", 2, "Running"), pod("web-10", 10, "Running")], ..Default::default() };
+        s.apply_change(Change::Pod { pod: pod("web-3", 3, "Pending") });
+        let names: Vec<_> = s.pods.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["web-2", "web-3", "web-10"]);
+    }
+
+    #[test]
+    fn json_field_names_are_camel_case() {
+        let s = Snapshot { read_only: true, ..Default::default() };
+        let v = serde_json::to_value(&s).expect("json");
+        assert_eq!(v["readOnly"], true);
+        assert_eq!(v["connection"]["state"], "live");
+        let visits = serde_json::to_value(Visits::Count { value: 3, changed_at: 7 }).expect("json");
+        assert_eq!(visits, serde_json::json!({"state": "count", "value": 3, "changedAt": 7}));
+    }
+}

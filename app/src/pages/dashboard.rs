@@ -1,0 +1,121 @@
+//! The dashboard: the StatefulSet on screen, its pods, claims, probes and DNS,
+//! rendered on the server from the cluster's current state and kept live afterwards.
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+
+use crate::actions::get_snapshot;
+use crate::components::confirm::{ConfirmDialog, Pending};
+use crate::components::dns::DnsPanel;
+use crate::components::header::Header;
+use crate::components::pods::PodsPanel;
+use crate::components::probes::ProbesPanel;
+use crate::components::statefulset::StatefulSetPanel;
+use crate::components::storage::StoragePanel;
+use crate::live::LiveView;
+use crate::model::{ActionReport, Snapshot};
+
+/// What the last button press did, shown under the header.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Outcome {
+    /// It worked; what happened and the kubectl equivalent.
+    Done(ActionReport),
+    /// It failed, in words.
+    Failed(String),
+}
+
+/// The dashboard page.
+#[component]
+pub fn Dashboard() -> impl IntoView {
+    let query = use_query_map();
+    let chosen = move || query.with(|q| q.get("statefulset")).filter(|s| !s.is_empty());
+    let snapshot = Resource::new(chosen, get_snapshot);
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading the cluster's state…"</p> }>
+            {move || snapshot.get().map(|result| match result {
+                Ok(s) => view! { <Live initial=s chosen=chosen()/> }.into_any(),
+                Err(e) => view! {
+                    <main class="page">
+                        <p class="error-banner" role="alert">"Cannot read the cluster: " {e.to_string()}</p>
+                    </main>
+                }.into_any(),
+            })}
+        </Suspense>
+    }
+}
+
+/// The page once the first snapshot is there.
+#[component]
+fn Live(
+    /// The state at first paint.
+    initial: Snapshot,
+    /// The StatefulSet asked for in the URL, if any.
+    chosen: Option<String>,
+) -> impl IntoView {
+    let live = LiveView::new(initial);
+    #[cfg(feature = "hydrate")]
+    live.connect(chosen.clone());
+    #[cfg(not(feature = "hydrate"))]
+    let _ = chosen;
+    let outcome = RwSignal::new(None::<Outcome>);
+    let pending = RwSignal::new(None::<Pending>);
+    provide_context(live);
+    provide_context(outcome);
+    provide_context(pending);
+    view! {
+        <main class="page">
+            <Header/>
+            <OutcomeBanner/>
+            <Show
+                when=move || live.snapshot.with(|s| s.statefulset.is_some())
+                fallback=move || view! { <NoStatefulSet/> }
+            >
+                <div class="grid">
+                    <StatefulSetPanel/>
+                    <PodsPanel/>
+                    <StoragePanel/>
+                    <ProbesPanel/>
+                    <DnsPanel/>
+                </div>
+            </Show>
+            <ConfirmDialog/>
+        </main>
+    }
+}
+
+#[component]
+fn NoStatefulSet() -> impl IntoView {
+    let live = expect_context::<LiveView>();
+    view! {
+        <section class="panel empty" data-testid="no-statefulset">
+            {move || live.snapshot.with(|s| if s.statefulsets.is_empty() {
+                format!("There is no StatefulSet in namespace {}. Create one with kubectl apply -f, and it appears here.", s.namespace)
+            } else {
+                "Pick a StatefulSet above.".to_owned()
+            })}
+        </section>
+    }
+}
+
+#[component]
+fn OutcomeBanner() -> impl IntoView {
+    let outcome = expect_context::<RwSignal<Option<Outcome>>>();
+    move || {
+        outcome.get().map(|o| match o {
+            Outcome::Done(r) => view! {
+                <section class="outcome ok" role="status" data-testid="outcome">
+                    <p>{r.message}</p>
+                    <p class="kubectl-label">"The same with kubectl:"</p>
+                    <pre class="kubectl">{r.kubectl.join("\n")}</pre>
+                    <button class="dismiss" on:click=move |_| outcome.set(None)>"Dismiss"</button>
+                </section>
+            }.into_any(),
+            Outcome::Failed(e) => view! {
+                <section class="outcome failed" role="alert" data-testid="outcome">
+                    <p>{e}</p>
+                    <button class="dismiss" on:click=move |_| outcome.set(None)>"Dismiss"</button>
+                </section>
+            }.into_any(),
+        })
+    }
+}

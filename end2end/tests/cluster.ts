@@ -1,0 +1,73 @@
+// Helpers that act on the practice cluster directly, the way a student beside the
+// dashboard would with kubectl, and read the dashboard's JSON snapshot.
+import { APIRequestContext, expect, Page } from "@playwright/test";
+import { CLUSTER } from "../playwright.config";
+
+const NS = "/api/v1/namespaces/default";
+
+/** One visit to a pod's app through the API server's pod proxy. */
+export async function visit(request: APIRequestContext, pod: string): Promise<string> {
+  const res = await request.get(`${CLUSTER}${NS}/pods/${pod}:8000/proxy/`);
+  expect(res.status()).toBe(200);
+  return res.text();
+}
+
+/** `kubectl annotate pod` (value null removes the annotation). */
+export async function annotate(request: APIRequestContext, pod: string, key: string, value: string | null) {
+  const res = await request.patch(`${CLUSTER}${NS}/pods/${pod}`, {
+    headers: { "Content-Type": "application/merge-patch+json" },
+    data: JSON.stringify({ metadata: { annotations: { [key]: value } } }),
+  });
+  expect(res.status()).toBe(200);
+}
+
+/** `kubectl scale sts web --replicas=N`. */
+export async function scaleTo(request: APIRequestContext, replicas: number) {
+  const res = await request.patch(`${CLUSTER}/apis/apps/v1/namespaces/default/statefulsets/web/scale`, {
+    headers: { "Content-Type": "application/merge-patch+json" },
+    data: JSON.stringify({ spec: { replicas } }),
+  });
+  expect(res.status()).toBe(200);
+}
+
+/** The dashboard's own JSON view. */
+export async function snapshot(request: APIRequestContext) {
+  const res = await request.get("/api/snapshot");
+  expect(res.status()).toBe(200);
+  return res.json();
+}
+
+/** Waits until the page shows exactly `n` pods, all Running and Ready. */
+export async function allReady(page: Page, n: number) {
+  const rows = page.locator('[data-testid="pods-panel"] tbody tr');
+  await expect(rows).toHaveCount(n, { timeout: 60_000 });
+  for (let i = 0; i < n; i++) {
+    await expect(page.getByTestId(`pod-web-${i}`).getByTestId("ready")).toHaveText("1/1", { timeout: 60_000 });
+    await expect(page.getByTestId(`pod-web-${i}`).getByTestId("status")).toHaveText("Running");
+  }
+}
+
+/** Waits for hydration: the live stream has delivered and buttons respond. */
+export async function hydrated(page: Page) {
+  await page.waitForFunction(() => (window as any).__stslabHydrated === true, null, { timeout: 60_000 });
+}
+
+/** Back to the lab's start: 3 replicas, OrderedReady, everything Ready. */
+export async function reset(page: Page, request: APIRequestContext) {
+  const snap = await snapshot(request);
+  if (snap.statefulset?.podManagementPolicy !== "OrderedReady") {
+    await page.goto("/");
+    await hydrated(page);
+    await page.getByTestId("toggle-policy").click();
+    await page.getByTestId("confirm-yes").click();
+    await expect(page.getByTestId("policy")).toHaveText("OrderedReady");
+  }
+  for (const p of snap.pods ?? []) {
+    for (const key of ["stslab.dev/fail-readiness", "stslab.dev/fail-liveness", "stslab.dev/crash"]) {
+      await annotate(request, p.name, key, null);
+    }
+  }
+  await scaleTo(request, 3);
+  await page.goto("/");
+  await allReady(page, 3);
+}

@@ -1,0 +1,157 @@
+// What a class sees on the projector, checked in Chromium against the built site on
+// the practice cluster.
+import { expect, test } from "@playwright/test";
+import { allReady, annotate, hydrated, reset, snapshot, visit } from "./cluster";
+
+const shots = "test-results/screenshots";
+
+test.beforeEach(async ({ page, request }) => {
+  await reset(page, request);
+});
+
+test("the page is rendered on the server, hydrates, and every panel shows the lab's 3 pods", async ({ page, request }) => {
+  // Before any script runs, the server-rendered HTML already has the pods.
+  const html = await (await request.get("/")).text();
+  for (const pod of ["web-0", "web-1", "web-2"]) expect(html).toContain(`pod-${pod}`);
+
+  await page.goto("/");
+  await hydrated(page);
+  await expect(page.getByTestId("connection")).toHaveText(/Live/);
+  await expect(page.getByTestId("policy")).toHaveText("OrderedReady");
+  await expect(page.getByTestId("sts-ready")).toHaveText("3/3");
+  await allReady(page, 3);
+  for (const n of [0, 1, 2]) {
+    await expect(page.getByTestId(`claim-data-web-${n}`)).toContainText("Bound");
+    await expect(page.getByTestId(`probes-web-${n}`)).toContainText("readiness");
+    await expect(page.getByTestId(`dns-web-${n}.web.default.svc.cluster.local`)).toContainText("yes");
+  }
+  for (const size of [{ width: 1280, height: 720 }, { width: 1920, height: 1080 }]) {
+    await page.setViewportSize(size);
+    await page.screenshot({ path: `${shots}/dashboard-${size.width}x${size.height}.png`, fullPage: true });
+  }
+});
+
+test("visiting one pod through the proxy raises only that pod's count on screen", async ({ page, request }) => {
+  await page.goto("/");
+  await hydrated(page);
+  const count = async (pod: string) => (await snapshot(request)).pods.find((p: any) => p.name === pod)?.visits;
+  await visit(request, "web-0");
+  await expect(page.getByTestId("pod-web-0").getByTestId("visits")).toHaveText(/^\d+$/);
+  const before = {
+    web0: Number(await page.getByTestId("pod-web-0").getByTestId("visits").innerText()),
+    web1: await page.getByTestId("pod-web-1").getByTestId("visits").innerText(),
+    web2: await page.getByTestId("pod-web-2").getByTestId("visits").innerText(),
+  };
+  await visit(request, "web-0");
+  await visit(request, "web-0");
+  await expect(page.getByTestId("pod-web-0").getByTestId("visits")).toHaveText(String(before.web0 + 2));
+  await expect(page.getByTestId("pod-web-0").locator(".visits.bumped")).toHaveCount(1);
+  await page.waitForTimeout(1500);
+  await expect(page.getByTestId("pod-web-1").getByTestId("visits")).toHaveText(before.web1);
+  await expect(page.getByTestId("pod-web-2").getByTestId("visits")).toHaveText(before.web2);
+  expect((await count("web-0")).value).toBe(before.web0 + 2);
+  await page.screenshot({ path: `${shots}/visits-1280x720.png` });
+});
+
+test("a deleted pod goes Terminating and comes back with the same claim and count", async ({ page, request }) => {
+  await page.goto("/");
+  await hydrated(page);
+  await visit(request, "web-1");
+  const row = page.getByTestId("pod-web-1");
+  await expect(row.getByTestId("visits")).toHaveText(/^\d+$/);
+  const count = await row.getByTestId("visits").innerText();
+  const claimUid = await page.getByTestId("claim-data-web-1").getByTestId("claim-uid").innerText();
+  const podUid = await row.getAttribute("data-uid");
+
+  await row.getByTestId("delete-pod").click();
+  await expect(page.getByTestId("confirm")).toContainText("Delete pod web-1?");
+  await page.getByTestId("confirm-yes").click();
+  await expect(row.getByTestId("status")).toHaveText("Terminating");
+  await expect(page.getByTestId("outcome")).toContainText("kubectl delete pod web-1 -n default");
+  await page.screenshot({ path: `${shots}/terminating-1280x720.png` });
+
+  await expect(row).not.toHaveAttribute("data-uid", podUid ?? "", { timeout: 60_000 });
+  await expect(row.getByTestId("status")).toHaveText("Running", { timeout: 60_000 });
+  await expect(row.getByTestId("ready")).toHaveText("1/1", { timeout: 60_000 });
+  await expect(page.getByTestId("claim-data-web-1").getByTestId("claim-uid")).toHaveText(claimUid);
+  await expect(row.getByTestId("visits")).toHaveText(count, { timeout: 30_000 });
+});
+
+test("only the StatefulSet's own pods can be deleted, and only from this origin", async ({ request }) => {
+  const refused = await request.post("/api/fn/delete-pod", {
+    form: { statefulset: "web", pod: "kube-apiserver" },
+    headers: { Origin: "http://127.0.0.1:3300" },
+  });
+  expect(await refused.text()).toContain("is not a pod of StatefulSet web");
+  const cross = await request.post("/api/fn/delete-pod", {
+    form: { statefulset: "web", pod: "web-0" },
+    headers: { Origin: "http://evil.example" },
+  });
+  expect(cross.status()).toBe(403);
+  expect((await snapshot(request)).pods.find((p: any) => p.name === "web-0").status).toBe("Running");
+});
+
+test("switching the policy changes the label and leaves pods and counts untouched", async ({ page, request }) => {
+  await page.goto("/");
+  await hydrated(page);
+  await visit(request, "web-2");
+  await expect(page.getByTestId("pod-web-2").getByTestId("visits")).toHaveText(/^\d+$/);
+  const before = await snapshot(request);
+  const uids = before.pods.map((p: any) => p.uid);
+  const counts = before.pods.map((p: any) => JSON.stringify(p.visits.value));
+
+  await page.getByTestId("toggle-policy").click();
+  await expect(page.getByTestId("confirm")).toContainText("Switch web to Parallel?");
+  await page.getByTestId("confirm-yes").click();
+  await expect(page.getByTestId("policy")).toHaveText("Parallel");
+  await expect(page.getByTestId("outcome")).toContainText("--cascade=orphan");
+  await page.screenshot({ path: `${shots}/policy-1280x720.png` });
+  await page.waitForTimeout(2000);
+  const after = await snapshot(request);
+  expect(after.pods.map((p: any) => p.uid)).toEqual(uids);
+  expect(after.pods.map((p: any) => JSON.stringify(p.visits.value))).toEqual(counts);
+  expect(after.pods.every((p: any) => p.restarts === 0 && p.status === "Running")).toBe(true);
+});
+
+for (const policy of ["OrderedReady", "Parallel"]) {
+  test(`scaling 3 to 5 under ${policy}`, async ({ page }) => {
+    await page.goto("/");
+    await hydrated(page);
+    if (policy === "Parallel") {
+      await page.getByTestId("toggle-policy").click();
+      await page.getByTestId("confirm-yes").click();
+      await expect(page.getByTestId("policy")).toHaveText("Parallel");
+    }
+    await page.getByTestId("scale-up").click();
+    await expect(page.getByTestId("sts-replicas")).toHaveText("4");
+    await page.getByTestId("scale-up").click();
+    await expect(page.getByTestId("sts-replicas")).toHaveText("5");
+    await expect(page.getByTestId("pod-web-4")).toBeVisible({ timeout: 60_000 });
+    const web3Ready = (await page.getByTestId("pod-web-3").getByTestId("ready").innerText()) === "1/1";
+    if (policy === "OrderedReady") {
+      // web-4 is only created once web-3 is Running and Ready.
+      expect(web3Ready).toBe(true);
+    } else {
+      // Both are created at once: web-4 appears while web-3 is still starting.
+      expect(web3Ready).toBe(false);
+    }
+    await page.screenshot({ path: `${shots}/scale-${policy}-1280x720.png` });
+    await allReady(page, 5);
+  });
+}
+
+test("a readiness failure shows the pod not ready, its Unhealthy events, and its DNS record withdrawn", async ({ page, request }) => {
+  await page.goto("/");
+  await hydrated(page);
+  await annotate(request, "web-1", "stslab.dev/fail-readiness", "true");
+  const row = page.getByTestId("pod-web-1");
+  await expect(row.getByTestId("ready")).toHaveText("0/1", { timeout: 60_000 });
+  await expect(row.getByTestId("status")).toHaveText("Running");
+  await expect(page.getByTestId("probes-web-1").getByTestId("events")).toContainText("Readiness probe failed");
+  await expect(page.getByTestId("dns-web-1.web.default.svc.cluster.local")).toContainText("not ready");
+  await expect(page.getByTestId("dns-web-0.web.default.svc.cluster.local")).toContainText("yes");
+  await page.screenshot({ path: `${shots}/readiness-failure-1280x720.png`, fullPage: true });
+  await annotate(request, "web-1", "stslab.dev/fail-readiness", null);
+  await expect(row.getByTestId("ready")).toHaveText("1/1", { timeout: 60_000 });
+  await expect(page.getByTestId("dns-web-1.web.default.svc.cluster.local")).toContainText("yes");
+});

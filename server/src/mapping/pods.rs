@@ -1,0 +1,188 @@
+//! Pod rows and their probes panel: kubectl's STATUS/READY/RESTARTS, containers with
+//! their probes and results, and recent probe-related events.
+
+use std::sync::Arc;
+
+use app::model::{ContainerView, EventView, PodView, ProbeView, Visits};
+use jiff::Timestamp;
+use k8s_openapi::api::core::v1::{ContainerStatus, Event, Pod, Probe};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use practice_cluster::printers::{age_since, pod_summary};
+
+/// Events worth showing beside a pod's probes.
+const PROBE_REASONS: [&str; 4] = ["Unhealthy", "BackOff", "Killing", "Failed"];
+/// How many events a pod shows.
+const MAX_EVENTS: usize = 5;
+
+fn port_text(p: &IntOrString) -> String {
+    match p {
+        IntOrString::Int(n) => n.to_string(),
+        IntOrString::String(s) => s.clone(),
+    }
+}
+
+/// What a probe checks, in words: `GET http://:8000/healthz`, `exec cat /tmp/healthy`, `tcp :8000`.
+pub fn probe_action(p: &Probe) -> String {
+    if let Some(h) = &p.http_get {
+        let scheme = h.scheme.as_deref().unwrap_or("HTTP").to_lowercase();
+        let host = h.host.as_deref().unwrap_or_default();
+        return format!("GET {scheme}://{host}:{}{}", port_text(&h.port), h.path.as_deref().unwrap_or("/"));
+    }
+    if let Some(e) = &p.exec {
+        return format!("exec {}", e.command.as_deref().unwrap_or_default().join(" "));
+    }
+    if let Some(t) = &p.tcp_socket {
+        return format!("tcp {}:{}", t.host.as_deref().unwrap_or_default(), port_text(&t.port));
+    }
+    if let Some(g) = &p.grpc {
+        return format!("grpc :{}", g.port);
+    }
+    "unknown".to_owned()
+}
+
+fn probe_view(kind: &str, p: &Probe, passing: bool) -> ProbeView {
+    ProbeView {
+        kind: kind.to_owned(),
+        action: probe_action(p),
+        initial_delay_seconds: p.initial_delay_seconds.unwrap_or(0),
+        period_seconds: p.period_seconds.unwrap_or(10),
+        timeout_seconds: p.timeout_seconds.unwrap_or(1),
+        success_threshold: p.success_threshold.unwrap_or(1),
+        failure_threshold: p.failure_threshold.unwrap_or(3),
+        passing,
+    }
+}
+
+/// A container state in words.
+fn state_text(cs: Option<&ContainerStatus>) -> String {
+    let Some(state) = cs.and_then(|c| c.state.as_ref()) else { return "Waiting".to_owned() };
+    if state.running.is_some() {
+        "Running".to_owned()
+    } else if let Some(w) = &state.waiting {
+        format!("Waiting: {}", w.reason.as_deref().unwrap_or("unknown"))
+    } else if let Some(t) = &state.terminated {
+        format!("Terminated: {} (exit {})", t.reason.as_deref().unwrap_or("unknown"), t.exit_code)
+    } else {
+        "Unknown".to_owned()
+    }
+}
+
+/// The row for `pod` of StatefulSet `sts`.
+pub fn pod_view(pod: &Pod, sts: &str, events: &[Arc<Event>], visits: Visits, now: Timestamp) -> PodView {
+    let summary = pod_summary(pod);
+    let name = pod.metadata.name.clone().unwrap_or_default();
+    let status = pod.status.as_ref();
+    let statuses = status.and_then(|s| s.container_statuses.as_deref()).unwrap_or_default();
+    let containers = pod
+        .spec
+        .iter()
+        .flat_map(|s| s.containers.iter())
+        .map(|c| {
+            let cs = statuses.iter().find(|s| s.name == c.name);
+            let running = cs.and_then(|s| s.state.as_ref()).is_some_and(|s| s.running.is_some());
+            let ready = cs.is_some_and(|s| s.ready);
+            let started = cs.and_then(|s| s.started).unwrap_or(false);
+            let mut probes = Vec::new();
+            if let Some(p) = &c.startup_probe {
+                probes.push(probe_view("startup", p, started));
+            }
+            if let Some(p) = &c.liveness_probe {
+                probes.push(probe_view("liveness", p, running));
+            }
+            if let Some(p) = &c.readiness_probe {
+                probes.push(probe_view("readiness", p, ready));
+            }
+            let last_termination = cs
+                .and_then(|s| s.last_state.as_ref())
+                .and_then(|l| l.terminated.as_ref())
+                .map(|t| {
+                    let when = t.finished_at.as_ref().map(|f| format!(", {} ago", age_since(f.0, now))).unwrap_or_default();
+                    format!("{} (exit {}){when}", t.reason.as_deref().unwrap_or("unknown"), t.exit_code)
+                });
+            ContainerView {
+                name: c.name.clone(),
+                image: c.image.clone().unwrap_or_default(),
+                ready,
+                started,
+                restart_count: cs.map_or(0, |s| s.restart_count),
+                state: state_text(cs),
+                last_termination,
+                probes,
+            }
+        })
+        .collect();
+    PodView {
+        ordinal: crate::mapping::ordinal(sts, &name).unwrap_or(-1),
+        uid: pod.metadata.uid.clone().unwrap_or_default(),
+        status: summary.status.clone(),
+        ready: summary.ready_cell(),
+        is_ready: status
+            .and_then(|s| s.conditions.as_ref())
+            .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True")),
+        restarts: summary.restarts,
+        restarts_text: summary.restarts_cell(now),
+        age: pod.metadata.creation_timestamp.as_ref().map_or_else(|| "<unknown>".into(), |t| age_since(t.0, now)),
+        ip: status.and_then(|s| s.pod_ip.clone()).unwrap_or_default(),
+        node: pod.spec.as_ref().and_then(|s| s.node_name.clone()).unwrap_or_default(),
+        revision: pod
+            .metadata
+            .labels
+            .as_ref()
+            .and_then(|l| l.get("controller-revision-hash").cloned())
+            .unwrap_or_default(),
+        containers,
+        events: pod_events(pod, events, now),
+        visits,
+        name,
+    }
+}
+
+/// The pod's recent probe-related events, newest first.
+pub fn pod_events(pod: &Pod, events: &[Arc<Event>], now: Timestamp) -> Vec<EventView> {
+    let uid = pod.metadata.uid.as_deref();
+    let mut mine: Vec<&Arc<Event>> = events
+        .iter()
+        .filter(|e| e.involved_object.uid.as_deref() == uid && uid.is_some())
+        .filter(|e| e.reason.as_deref().is_some_and(|r| PROBE_REASONS.contains(&r)))
+        .collect();
+    let last_seen = |e: &Event| e.last_timestamp.as_ref().or(e.first_timestamp.as_ref()).map(|t| t.0);
+    mine.sort_by_key(|e| std::cmp::Reverse(last_seen(e)));
+    mine.into_iter()
+        .take(MAX_EVENTS)
+        .map(|e| EventView {
+            type_: e.type_.clone().unwrap_or_default(),
+            reason: e.reason.clone().unwrap_or_default(),
+            message: e.message.clone().unwrap_or_default(),
+            count: e.count.unwrap_or(1),
+            age: last_seen(e).map_or_else(|| "<unknown>".into(), |t| age_since(t, now)),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::api::core::v1::{ExecAction, HTTPGetAction, TCPSocketAction};
+
+    #[test]
+    fn probe_actions_read_like_their_spec() {
+        let http = Probe {
+            http_get: Some(HTTPGetAction { path: Some("/healthz".into()), port: IntOrString::String("http".into()), ..Default::default() }),
+            ..Default::default()
+        };
+        assert_eq!(probe_action(&http), "GET http://:http/healthz");
+        let exec = Probe {
+            exec: Some(ExecAction { command: Some(vec!["cat".into(), "/tmp/healthy".into()]) }),
+            ..Default::default()
+        };
+        assert_eq!(probe_action(&exec), "exec cat /tmp/healthy");
+        let tcp = Probe { tcp_socket: Some(TCPSocketAction { port: IntOrString::Int(8000), host: None }), ..Default::default() };
+        assert_eq!(probe_action(&tcp), "tcp :8000");
+    }
+
+    #[test]
+    fn probe_defaults_are_kubernetes_defaults() {
+        let v = probe_view("readiness", &Probe::default(), false);
+        assert_eq!((v.initial_delay_seconds, v.period_seconds, v.timeout_seconds, v.success_threshold, v.failure_threshold), (0, 10, 1, 1, 3));
+    }
+}

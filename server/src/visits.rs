@@ -1,0 +1,215 @@
+//! Reading each pod's visit counter the way the lab does (`exec cat <file>`, or
+//! `GET /visits` through the pod proxy), every few seconds, a few pods at a time.
+//! Failures are kept as messages per pod, never turned into zero.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use app::model::Visits;
+use futures::{StreamExt, TryStreamExt};
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::AttachParams;
+use kube::{Api, Client};
+use tokio::io::AsyncReadExt;
+
+use crate::config::VisitsVia;
+use crate::watch::{Health, Stores};
+
+/// How many pods are read at once.
+const CONCURRENCY: usize = 4;
+/// How long one read may take.
+const READ_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How counts are read.
+#[derive(Clone)]
+pub struct Reader {
+    /// Client for exec and proxy calls.
+    pub client: Client,
+    /// Namespace of the pods.
+    pub namespace: String,
+    /// Exec or proxy.
+    pub via: VisitsVia,
+    /// The file, relative to the container's working directory.
+    pub file: String,
+}
+
+/// The latest count of every pod, by pod name (a recreated pod continues its row).
+#[derive(Default)]
+pub struct Counts {
+    by_pod: Mutex<HashMap<String, Visits>>,
+    changes: std::sync::atomic::AtomicU64,
+}
+
+impl Counts {
+    /// A copy of every pod's count.
+    pub fn all(&self) -> HashMap<String, Visits> {
+        self.by_pod.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Records a read; returns whether anything on screen changed.
+    pub fn record(&self, pod: &str, result: Result<u64, String>) -> bool {
+        let mut map = self.by_pod.lock().unwrap_or_else(|p| p.into_inner());
+        let previous = map.get(pod).cloned().unwrap_or_default();
+        let next = match result {
+            Ok(value) => match previous {
+                Visits::Count { value: old, changed_at } if old == value => Visits::Count { value, changed_at },
+                // The first reading is not a change; a different value is.
+                Visits::Unknown => Visits::Count { value, changed_at: 0 },
+                _ => {
+                    let seq = self.changes.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+                    Visits::Count { value, changed_at: seq }
+                }
+            },
+            Err(message) => Visits::Error { message },
+        };
+        let changed = next != previous;
+        map.insert(pod.to_owned(), next);
+        changed
+    }
+
+    /// Forgets pods that no longer exist.
+    pub fn retain(&self, live: &[String]) {
+        self.by_pod.lock().unwrap_or_else(|p| p.into_inner()).retain(|k, _| live.contains(k));
+    }
+}
+
+fn not_running(pod: &Pod) -> Option<String> {
+    let phase = pod.status.as_ref().and_then(|s| s.phase.clone()).unwrap_or_else(|| "Pending".into());
+    if pod.metadata.deletion_timestamp.is_some() {
+        return Some("pod is terminating".into());
+    }
+    let running = pod
+        .status
+        .as_ref()
+        .and_then(|s| s.container_statuses.as_ref())
+        .is_some_and(|c| c.iter().any(|c| c.state.as_ref().is_some_and(|s| s.running.is_some())));
+    (!running).then(|| format!("pod is not running ({phase})"))
+}
+
+fn parse_count(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    t.parse().map_err(|_| format!("the visits file does not hold a number: {t:?}"))
+}
+
+impl Reader {
+    /// Reads one pod's count.
+    pub async fn read(&self, pod: &Pod) -> Result<u64, String> {
+        if let Some(why) = not_running(pod) {
+            return Err(why);
+        }
+        let name = pod.metadata.name.clone().unwrap_or_default();
+        let read = async {
+            match self.via {
+                VisitsVia::Exec => self.read_exec(&name).await,
+                VisitsVia::Proxy => self.read_proxy(pod, &name).await,
+            }
+        };
+        tokio::time::timeout(READ_TIMEOUT, read).await.unwrap_or_else(|_| Err("reading timed out".into()))
+    }
+
+    async fn read_exec(&self, name: &str) -> Result<u64, String> {
+        let api: Api<Pod> = Api::namespaced(self.client.clone(), &self.namespace);
+        let params = AttachParams::default().stdout(true).stderr(true).stdin(false);
+        let mut process = api.exec(name, ["cat", self.file.as_str()], &params).await.map_err(|e| format!("exec failed: {e}"))?;
+        let (mut out, mut err) = (String::new(), String::new());
+        if let Some(mut s) = process.stdout() {
+            s.read_to_string(&mut out).await.map_err(|e| format!("reading stdout: {e}"))?;
+        }
+        if let Some(mut s) = process.stderr() {
+            s.read_to_string(&mut err).await.map_err(|e| format!("reading stderr: {e}"))?;
+        }
+        let status = match process.take_status() {
+            Some(s) => s.await,
+            None => None,
+        };
+        let _ = process.join().await;
+        if status.as_ref().is_some_and(|s| s.status.as_deref() == Some("Failure")) {
+            let err = err.trim();
+            return Err(if err.contains("No such file") {
+                format!("no visits file yet ({err})")
+            } else if err.is_empty() {
+                "cat failed".into()
+            } else {
+                err.to_owned()
+            });
+        }
+        parse_count(&out)
+    }
+
+    async fn read_proxy(&self, pod: &Pod, name: &str) -> Result<u64, String> {
+        let port = pod
+            .spec
+            .as_ref()
+            .and_then(|s| s.containers.first())
+            .and_then(|c| c.ports.as_ref())
+            .and_then(|p| p.first())
+            .map_or(8000, |p| p.container_port);
+        let url = format!("/api/v1/namespaces/{}/pods/{name}:{port}/proxy/visits", self.namespace);
+        let request = axum::http::Request::get(url).body(Vec::new()).map_err(|e| e.to_string())?;
+        let text = self.client.request_text(request).await.map_err(|e| format!("proxy failed: {e}"))?;
+        parse_count(&text)
+    }
+}
+
+/// Reads every StatefulSet pod's count every `every`, forever.
+pub fn spawn(reader: Reader, stores: Stores, counts: Arc<Counts>, health: Health, every: Duration) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let pods: Vec<Arc<Pod>> = stores
+                .pods
+                .state()
+                .into_iter()
+                .filter(|p| {
+                    p.metadata.owner_references.iter().flatten().any(|o| o.kind == "StatefulSet")
+                        || p.metadata.labels.as_ref().is_some_and(|l| l.contains_key("statefulset.kubernetes.io/pod-name"))
+                })
+                .collect();
+            let names: Vec<String> = pods.iter().filter_map(|p| p.metadata.name.clone()).collect();
+            counts.retain(&names);
+            let results: Vec<(String, Result<u64, String>)> = futures::stream::iter(pods)
+                .map(|p| {
+                    let reader = reader.clone();
+                    async move { Ok::<_, ()>((p.metadata.name.clone().unwrap_or_default(), reader.read(&p).await)) }
+                })
+                .buffer_unordered(CONCURRENCY)
+                .try_collect()
+                .await
+                .unwrap_or_default();
+            let mut changed = false;
+            for (pod, result) in results {
+                changed |= counts.record(&pod, result);
+            }
+            if changed {
+                health.bump();
+            }
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_reading_is_not_highlighted_but_a_change_is() {
+        let c = Counts::default();
+        assert!(c.record("web-0", Ok(3)));
+        assert_eq!(c.all()["web-0"], Visits::Count { value: 3, changed_at: 0 });
+        assert!(!c.record("web-0", Ok(3)), "same value: nothing to redraw");
+        assert!(c.record("web-0", Ok(4)));
+        assert!(matches!(c.all()["web-0"], Visits::Count { value: 4, changed_at } if changed_at > 0));
+    }
+
+    #[test]
+    fn errors_are_kept_as_words_not_zero() {
+        let c = Counts::default();
+        c.record("web-2", Err("no visits file yet".into()));
+        assert_eq!(c.all()["web-2"], Visits::Error { message: "no visits file yet".into() });
+        assert!(parse_count("12\n").is_ok_and(|n| n == 12));
+        assert!(parse_count("twelve").is_err());
+    }
+}
