@@ -15,7 +15,7 @@ pub mod pages;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
-use leptos_router::StaticSegment;
+use leptos_router::{SsrMode, StaticSegment};
 use leptos_router::components::{Route, Router, Routes};
 
 /// The HTML document around the app, rendered on the server.
@@ -46,7 +46,9 @@ pub fn App() -> impl IntoView {
         <Title text="StatefulSet Lab"/>
         <Router>
             <Routes fallback=|| view! { <p class="not-found">"Page not found."</p> }>
-                <Route path=StaticSegment("") view=pages::dashboard::Dashboard/>
+                // Async: the server waits for the snapshot, so the first paint is complete HTML
+                // that reads right before (or without) hydration.
+                <Route path=StaticSegment("") view=pages::dashboard::Dashboard ssr=SsrMode::Async/>
             </Routes>
         </Router>
     }
