@@ -70,14 +70,18 @@ fn note_objects<K: ApiKind>(c: &Collection<K>, graph: &mut Graph) {
         graph.finishing |= waiting || unfinalized;
         graph.live.insert(uid, waiting);
         for r in m.owner_references.iter().flatten() {
-            graph.owners.insert(r.uid.clone());
+            if !graph.owners.contains(&r.uid) {
+                graph.owners.insert(r.uid.clone());
+            }
         }
     }
 }
 
 fn note_blocking(refs: &[OwnerReference], graph: &mut Graph) {
     for r in refs.iter().filter(|r| r.block_owner_deletion == Some(true)) {
-        graph.blocked.insert(r.uid.clone());
+        if !graph.blocked.contains(&r.uid) {
+            graph.blocked.insert(r.uid.clone());
+        }
     }
 }
 
@@ -204,5 +208,135 @@ fn finish_deletions<K: ApiKind>(c: &Collection<K>, graph: &Graph) {
         } else if finalizers.is_empty() && collector_removes::<K>() {
             ops::finish_deletion(c, obj.as_ref());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use k8s_openapi::api::core::v1::{Container, PersistentVolumeClaim, Pod, PodSpec, Service};
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+    use super::*;
+    use crate::controllers::statefulset::test_support::{cluster, finish_termination};
+
+    fn service(c: &Cluster, name: &str) -> Arc<Service> {
+        let svc = Service { metadata: ObjectMeta { name: Some(name.to_owned()), ..Default::default() }, ..Default::default() };
+        ops::create(c, Some("default"), svc, false).expect("service created")
+    }
+
+    fn owned_by(owners: &[&Service], block: bool) -> Vec<OwnerReference> {
+        owners
+            .iter()
+            .map(|o| OwnerReference {
+                api_version: "v1".to_owned(),
+                kind: "Service".to_owned(),
+                name: o.metadata.name.clone().unwrap_or_default(),
+                uid: o.metadata.uid.clone().unwrap_or_default(),
+                controller: None,
+                block_owner_deletion: Some(block),
+            })
+            .collect()
+    }
+
+    /// A pod owned by `owners`; `scheduled` pods terminate gracefully when deleted.
+    fn pod(c: &Cluster, name: &str, owners: Vec<OwnerReference>, scheduled: bool) -> Arc<Pod> {
+        let pod = Pod {
+            metadata: ObjectMeta { name: Some(name.to_owned()), owner_references: Some(owners), ..Default::default() },
+            spec: Some(PodSpec {
+                containers: vec![Container { name: "app".to_owned(), image: Some("busybox".to_owned()), ..Default::default() }],
+                node_name: scheduled.then(|| "test-node".to_owned()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        ops::create(c, Some("default"), pod, false).expect("pod created")
+    }
+
+    fn delete_service(c: &Cluster, name: &str, propagation: Propagation) {
+        ops::delete::<Service>(c, "default", name, &DeleteOptions { propagation, ..Default::default() }).expect("deleted");
+        c.settle();
+    }
+
+    #[test]
+    fn dependents_of_a_deleted_owner_are_deleted_and_pods_terminate_gracefully() {
+        let c = cluster();
+        let owner = service(&c, "owner");
+        pod(&c, "running", owned_by(&[&owner], false), true);
+        pod(&c, "pending", owned_by(&[&owner], false), false);
+        pod(&c, "unrelated", Vec::new(), true);
+        c.settle();
+        assert_eq!(c.store.pods.len(), 3, "owners exist: nothing is collected");
+
+        delete_service(&c, "owner", Propagation::Background);
+        let running = c.store.pods.get("default", "running").expect("still terminating");
+        assert!(running.metadata.deletion_timestamp.is_some());
+        assert!(c.store.pods.get("default", "pending").is_none(), "an unscheduled pod goes at once");
+        assert!(c.store.pods.get("default", "unrelated").is_some_and(|p| p.metadata.deletion_timestamp.is_none()));
+        finish_termination(&c);
+        assert!(c.store.pods.get("default", "running").is_none());
+    }
+
+    #[test]
+    fn an_object_with_a_remaining_owner_stays_and_loses_the_dangling_reference() {
+        let c = cluster();
+        let a = service(&c, "a");
+        let b = service(&c, "b");
+        pod(&c, "shared", owned_by(&[&a, &b], false), true);
+        delete_service(&c, "a", Propagation::Background);
+        let p = c.store.pods.get("default", "shared").expect("kept");
+        assert!(p.metadata.deletion_timestamp.is_none());
+        let refs: Vec<_> = p.metadata.owner_references.iter().flatten().map(|r| r.name.clone()).collect();
+        assert_eq!(refs, ["b"]);
+        delete_service(&c, "b", Propagation::Background);
+        assert!(c.store.pods.get("default", "shared").is_some_and(|p| p.metadata.deletion_timestamp.is_some()));
+    }
+
+    #[test]
+    fn foreground_deletion_waits_for_blocking_dependents() {
+        let c = cluster();
+        let owner = service(&c, "owner");
+        pod(&c, "child", owned_by(&[&owner], true), true);
+        delete_service(&c, "owner", Propagation::Foreground);
+        let svc = c.store.services.get("default", "owner").expect("waits for its dependents");
+        assert!(svc.metadata.deletion_timestamp.is_some());
+        assert!(c.store.pods.get("default", "child").is_some_and(|p| p.metadata.deletion_timestamp.is_some()));
+        c.settle();
+        assert!(c.store.services.get("default", "owner").is_some(), "the child is still terminating");
+        finish_termination(&c);
+        assert!(c.store.services.get("default", "owner").is_none());
+    }
+
+    #[test]
+    fn foreground_deletion_without_dependents_completes() {
+        let c = cluster();
+        service(&c, "lonely");
+        delete_service(&c, "lonely", Propagation::Foreground);
+        assert!(c.store.services.get("default", "lonely").is_none());
+    }
+
+    #[test]
+    fn an_object_whose_finalizers_are_removed_is_deleted() {
+        let c = cluster();
+        let claim = PersistentVolumeClaim {
+            metadata: ObjectMeta {
+                name: Some("held".to_owned()),
+                finalizers: Some(vec!["example.com/hold".to_owned()]),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        ops::create(&c, Some("default"), claim, false).expect("claim");
+        ops::delete::<PersistentVolumeClaim>(&c, "default", "held", &DeleteOptions::default()).expect("delete");
+        c.settle();
+        assert!(c.store.pvcs.get("default", "held").is_some_and(|p| p.metadata.deletion_timestamp.is_some()));
+        let r: Result<_, StoreError> = c.store.pvcs.modify("default", "held", |p| {
+            p.metadata.finalizers = None;
+            Ok(true)
+        });
+        r.expect("finalizer removed");
+        c.settle();
+        assert!(c.store.pvcs.get("default", "held").is_none());
     }
 }

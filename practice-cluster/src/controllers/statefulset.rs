@@ -532,12 +532,11 @@ impl SetSync<'_> {
 
     /// The names of the pods owned after this pass's changes.
     fn owned_names(&self, before: &[String]) -> Vec<String> {
+        let known: HashSet<&str> = before.iter().map(String::as_str).collect();
         let mut names: Vec<String> = before.to_vec();
         for i in 0..self.replicas {
             let n = self.pod_name(self.start + i);
-            if !names.contains(&n)
-                && self.view.pods.get(&n).is_some_and(|p| controller_of(&p.metadata).is_some_and(|r| r.uid == self.uid))
-            {
+            if !known.contains(n.as_str()) && self.owned_pod(&n).is_some() {
                 names.push(n);
             }
         }
@@ -549,13 +548,13 @@ impl SetSync<'_> {
         let n = usize::try_from(self.replicas).unwrap_or(0);
         let mut condemned: Vec<(i32, String)> = Vec::new();
         for pod_name in owned {
-            if let Some((_, ordinal)) = parent_and_ordinal(pod_name) {
-                if !self.in_range(ordinal) {
-                    condemned.push((ordinal, pod_name.clone()));
-                }
+            if let Some((_, ordinal)) = parent_and_ordinal(pod_name)
+                && !self.in_range(ordinal)
+            {
+                condemned.push((ordinal, pod_name.clone()));
             }
         }
-        condemned.sort_by(|a, b| b.0.cmp(&a.0));
+        condemned.sort_by_key(|c| std::cmp::Reverse(c.0));
         let replica_names: Vec<String> = (0..self.replicas).map(|i| self.pod_name(self.start + i)).collect();
         let first_unhealthy = replica_names
             .iter()

@@ -448,34 +448,43 @@ fn bind_volume(cluster: &Cluster, claim: &PersistentVolumeClaim, pv: &Persistent
 }
 
 /// Completes the claim's side of a binding: `volumeName`, annotations and status.
+/// Writes only when something is missing, so bound claims cost nothing on later passes.
 fn finish_binding(cluster: &Cluster, claim: &PersistentVolumeClaim, pv: &PersistentVolume, by_controller: bool) {
-    let volume = name_of(pv).to_owned();
+    let volume = name_of(pv);
     let spec = pv.spec.clone().unwrap_or_default();
     let provisioner = pv.metadata.annotations.as_ref().and_then(|a| a.get(PROVISIONED_BY)).cloned();
+    let mut annotations: Vec<(&str, String)> = vec![(BIND_COMPLETED, "yes".to_owned())];
+    if by_controller {
+        annotations.push((BOUND_BY_CONTROLLER, "yes".to_owned()));
+    }
+    if let Some(p) = &provisioner {
+        annotations.extend(STORAGE_PROVISIONER.iter().map(|k| (*k, p.clone())));
+    }
+    let complete = |c: &PersistentVolumeClaim| {
+        let status = c.status.as_ref();
+        c.spec.as_ref().and_then(|s| s.volume_name.as_deref()) == Some(volume)
+            && annotations.iter().all(|(k, v)| c.metadata.annotations.as_ref().and_then(|a| a.get(*k)) == Some(v))
+            && status.and_then(|s| s.phase.as_deref()) == Some("Bound")
+            && status.and_then(|s| s.capacity.as_ref()) == spec.capacity.as_ref()
+            && status.and_then(|s| s.access_modes.as_ref()) == spec.access_modes.as_ref()
+    };
+    if complete(claim) {
+        return;
+    }
     let r: Result<_, StoreError> = cluster.store.pvcs.modify(namespace_of(claim), name_of(claim), |c| {
-        if c.metadata.uid != claim.metadata.uid {
+        if c.metadata.uid != claim.metadata.uid || complete(c) {
             return Ok(false);
         }
-        let before = serde_json::to_value(&*c).ok();
-        let cs = c.spec.get_or_insert_with(Default::default);
-        if cs.volume_name.as_deref() != Some(volume.as_str()) {
-            cs.volume_name = Some(volume.clone());
-        }
-        let annotations = c.metadata.annotations.get_or_insert_with(Default::default);
-        annotations.insert(BIND_COMPLETED.to_owned(), "yes".to_owned());
-        if by_controller {
-            annotations.insert(BOUND_BY_CONTROLLER.to_owned(), "yes".to_owned());
-        }
-        if let Some(p) = &provisioner {
-            for key in STORAGE_PROVISIONER {
-                annotations.insert(key.to_owned(), p.clone());
-            }
+        c.spec.get_or_insert_with(Default::default).volume_name = Some(volume.to_owned());
+        let a = c.metadata.annotations.get_or_insert_with(Default::default);
+        for (k, v) in &annotations {
+            a.insert((*k).to_owned(), v.clone());
         }
         let status = c.status.get_or_insert_with(Default::default);
         status.phase = Some("Bound".to_owned());
         status.capacity = spec.capacity.clone();
         status.access_modes = spec.access_modes.clone();
-        Ok(serde_json::to_value(&*c).ok() != before)
+        Ok(true)
     });
     if let Err(e) = r {
         tracing::debug!(error = %e, claim = name_of(claim), "could not complete binding");
@@ -560,4 +569,190 @@ fn provision(cluster: &Cluster, claim: &PersistentVolumeClaim, class: &StorageCl
         }
     };
     finish_binding(cluster, claim, &created, true);
+}
+
+#[cfg(test)]
+mod tests {
+    use jiff::SignedDuration;
+    use k8s_openapi::api::core::v1::Event;
+
+    use super::*;
+    use crate::controllers::statefulset::test_support::cluster;
+
+    fn apply(c: &Cluster, yaml: &str) {
+        crate::lab::load_manifest(c, yaml).expect("manifest loads");
+        c.settle();
+    }
+
+    fn claim_yaml(name: &str, class: Option<&str>, size: &str) -> String {
+        let class = class.map(|c| format!("  storageClassName: \"{c}\"\n")).unwrap_or_default();
+        format!(
+            "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: {name}\nspec:\n{class}  accessModes: [ReadWriteOnce]\n  resources:\n    requests:\n      storage: {size}\n"
+        )
+    }
+
+    fn claim(c: &Cluster, name: &str) -> Arc<PersistentVolumeClaim> {
+        c.store.pvcs.get("default", name).expect("claim exists")
+    }
+
+    fn phase(c: &Cluster, name: &str) -> String {
+        claim_phase(&claim(c, name)).to_owned()
+    }
+
+    fn claim_events(c: &Cluster, name: &str) -> Vec<Event> {
+        c.store
+            .events
+            .list(Some("default"))
+            .0
+            .into_iter()
+            .filter(|e| e.involved_object.name.as_deref() == Some(name))
+            .map(|e| (*e).clone())
+            .collect()
+    }
+
+    #[test]
+    fn a_claim_is_provisioned_and_bound_after_the_provisioning_delay() {
+        let c = cluster();
+        apply(&c, &claim_yaml("data", None, "1Gi"));
+        assert_eq!(phase(&c, "data"), "Pending");
+        assert!(c.store.pvs.is_empty());
+        c.advance(c.config.timings.provision - SignedDuration::from_millis(1));
+        assert!(c.store.pvs.is_empty(), "not before the delay");
+        c.advance(SignedDuration::from_millis(1));
+
+        let pvc = claim(&c, "data");
+        let uid = pvc.metadata.uid.clone().expect("uid");
+        let volume = format!("pvc-{uid}");
+        assert_eq!(pvc.spec.as_ref().and_then(|s| s.volume_name.as_deref()), Some(volume.as_str()));
+        let status = pvc.status.clone().expect("status");
+        assert_eq!(status.phase.as_deref(), Some("Bound"));
+        assert_eq!(status.capacity.as_ref().and_then(|c| c.get("storage")).map(|q| q.0.as_str()), Some("1Gi"));
+        assert_eq!(status.access_modes, Some(vec!["ReadWriteOnce".to_owned()]));
+        let annotations = pvc.metadata.annotations.clone().expect("annotations");
+        for (k, v) in [
+            (BIND_COMPLETED, "yes"),
+            (BOUND_BY_CONTROLLER, "yes"),
+            (STORAGE_PROVISIONER[0], crate::lab::PROVISIONER),
+            (STORAGE_PROVISIONER[1], crate::lab::PROVISIONER),
+        ] {
+            assert_eq!(annotations.get(k).map(String::as_str), Some(v), "{k}");
+        }
+
+        let pv = c.store.pvs.get("", &volume).expect("volume");
+        let spec = pv.spec.clone().expect("spec");
+        assert_eq!(spec.capacity.as_ref().and_then(|c| c.get("storage")).map(|q| q.0.as_str()), Some("1Gi"));
+        assert_eq!(spec.storage_class_name.as_deref(), Some("standard"));
+        assert_eq!(spec.persistent_volume_reclaim_policy.as_deref(), Some("Delete"));
+        assert_eq!(spec.host_path.map(|h| h.path), Some(format!("/var/lib/practice/{volume}")));
+        let claim_ref = spec.claim_ref.expect("claimRef");
+        assert_eq!(
+            (claim_ref.kind.as_deref(), claim_ref.namespace.as_deref(), claim_ref.name.as_deref()),
+            (Some("PersistentVolumeClaim"), Some("default"), Some("data"))
+        );
+        assert_eq!(claim_ref.uid.as_deref(), Some(uid.as_str()));
+        assert_eq!(phase_of_volume(&pv), "Bound");
+        assert_eq!(
+            pv.metadata.annotations.as_ref().and_then(|a| a.get(PROVISIONED_BY)).map(String::as_str),
+            Some(crate::lab::PROVISIONER)
+        );
+        let messages: Vec<_> = claim_events(&c, "data").iter().filter_map(|e| e.message.clone()).collect();
+        assert_eq!(messages, [format!("Successfully provisioned volume {volume}")]);
+        assert_eq!(volume_of_claim(&c.store, "default", "data"), Some(volume));
+        assert_eq!(volume_of_claim(&c.store, "default", "other"), None);
+    }
+
+    #[test]
+    fn an_unknown_storage_class_leaves_the_claim_pending_with_one_warning() {
+        let c = cluster();
+        apply(&c, &claim_yaml("data", Some("fast"), "1Gi"));
+        c.advance(SignedDuration::from_secs(30));
+        assert_eq!(phase(&c, "data"), "Pending");
+        assert!(c.store.pvs.is_empty());
+        let evs = claim_events(&c, "data");
+        assert_eq!(evs.len(), 1);
+        assert_eq!(evs[0].type_.as_deref(), Some("Warning"));
+        assert_eq!(evs[0].reason.as_deref(), Some("ProvisioningFailed"));
+        assert_eq!(evs[0].message.as_deref(), Some("storageclass.storage.k8s.io \"fast\" not found"));
+        assert_eq!(evs[0].count, Some(1));
+        assert_eq!(volume_of_claim(&c.store, "default", "data"), None);
+
+        // Creating the class later lets provisioning go ahead.
+        apply(&c, "apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata:\n  name: fast\nprovisioner: practice.stslab.dev/local\nreclaimPolicy: Retain\n");
+        assert_eq!(phase(&c, "data"), "Bound");
+    }
+
+    #[test]
+    fn deleting_a_bound_claim_reclaims_its_volume_by_policy() {
+        let c = cluster();
+        apply(&c, "apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata:\n  name: keep\nprovisioner: practice.stslab.dev/local\nreclaimPolicy: Retain\n");
+        apply(&c, &claim_yaml("scratch", None, "1Gi"));
+        apply(&c, &claim_yaml("precious", Some("keep"), "2Gi"));
+        c.advance(SignedDuration::from_secs(1));
+        let scratch = volume_of_claim(&c.store, "default", "scratch").expect("bound");
+        let precious = volume_of_claim(&c.store, "default", "precious").expect("bound");
+        for name in ["scratch", "precious"] {
+            ops::delete::<PersistentVolumeClaim>(&c, "default", name, &DeleteOptions::default()).expect("delete");
+        }
+        c.settle();
+        assert!(c.store.pvs.get("", &scratch).is_none(), "Delete: the volume goes with the claim");
+        let kept = c.store.pvs.get("", &precious).expect("Retain: the volume stays");
+        assert_eq!(phase_of_volume(&kept), "Released");
+
+        // A new claim of the same name does not get the released volume back.
+        apply(&c, &claim_yaml("precious", Some("keep"), "2Gi"));
+        c.advance(SignedDuration::from_secs(1));
+        let again = volume_of_claim(&c.store, "default", "precious").expect("bound");
+        assert_ne!(again, precious);
+    }
+
+    #[test]
+    fn a_claim_without_class_binds_to_a_fitting_available_volume() {
+        let c = cluster();
+        let pv = |name: &str, size: &str| {
+            format!(
+                "apiVersion: v1\nkind: PersistentVolume\nmetadata:\n  name: {name}\nspec:\n  storageClassName: \"\"\n  capacity:\n    storage: {size}\n  accessModes: [ReadWriteOnce]\n  hostPath:\n    path: /tmp/{name}\n"
+            )
+        };
+        apply(&c, &pv("small", "500Mi"));
+        apply(&c, &pv("big", "10Gi"));
+        apply(&c, &pv("right", "2Gi"));
+        assert_eq!(c.store.pvs.get("", "right").map(|v| phase_of_volume(&v).to_owned()).as_deref(), Some("Available"));
+        apply(&c, &claim_yaml("data", Some(""), "1Gi"));
+        assert_eq!(volume_of_claim(&c.store, "default", "data").as_deref(), Some("right"));
+        assert_eq!(phase(&c, "data"), "Bound");
+        let status = claim(&c, "data").status.clone().expect("status");
+        assert_eq!(status.capacity.as_ref().and_then(|c| c.get("storage")).map(|q| q.0.as_str()), Some("2Gi"));
+        assert_eq!(c.store.pvs.get("", "right").map(|v| phase_of_volume(&v).to_owned()).as_deref(), Some("Bound"));
+
+        apply(&c, &claim_yaml("huge", Some(""), "100Gi"));
+        c.advance(SignedDuration::from_secs(5));
+        assert_eq!(phase(&c, "huge"), "Pending");
+        let reasons: Vec<_> = claim_events(&c, "huge").iter().filter_map(|e| e.reason.clone()).collect();
+        assert_eq!(reasons, ["FailedBinding"]);
+    }
+
+    #[test]
+    fn a_bound_claim_whose_volume_vanishes_is_lost() {
+        let c = cluster();
+        apply(&c, &claim_yaml("data", None, "1Gi"));
+        c.advance(SignedDuration::from_secs(1));
+        let volume = volume_of_claim(&c.store, "default", "data").expect("bound");
+        c.store.pvs.remove("", &volume);
+        c.settle();
+        assert_eq!(phase(&c, "data"), "Lost");
+        let reasons: Vec<_> = claim_events(&c, "data").iter().filter_map(|e| e.reason.clone()).collect();
+        assert_eq!(reasons, ["ProvisioningSucceeded", "ClaimLost"]);
+    }
+
+    #[test]
+    fn quantities_parse_like_kubernetes() {
+        assert_eq!(quantity_value("1Gi"), Some(1024f64.powi(3)));
+        assert_eq!(quantity_value("500M"), Some(5e8));
+        assert_eq!(quantity_value("1.5Ki"), Some(1536.0));
+        assert_eq!(quantity_value("1e3"), Some(1000.0));
+        assert_eq!(quantity_value("100m"), Some(0.1));
+        assert_eq!(quantity_value("12"), Some(12.0));
+        assert_eq!(quantity_value("lots"), None);
+        assert_eq!(quantity_value("1Xi"), None);
+    }
 }
