@@ -126,6 +126,29 @@ pub fn record(
     }
 }
 
+/// Records an event unless the object already has one with this reason and message.
+/// For conditions a controller sees on every pass (a missing storage class, a claim
+/// that is being deleted): bumping `count` each pass would write on every pass.
+pub fn record_once(
+    cluster: &Cluster,
+    source: Source,
+    involved: ObjectReference,
+    severity: Severity,
+    reason: &str,
+    message: String,
+) {
+    let ns = involved.namespace.clone().unwrap_or_else(|| "default".to_owned());
+    let (existing, _) = cluster.store.events.list(Some(&ns));
+    let seen = existing.iter().any(|e| {
+        e.involved_object.uid == involved.uid
+            && e.reason.as_deref() == Some(reason)
+            && e.message.as_deref() == Some(message.as_str())
+    });
+    if !seen {
+        record(cluster, source, involved, severity, reason, message);
+    }
+}
+
 fn event_name(object: &str, now: Timestamp) -> String {
     let nanos = now.as_nanosecond() as u128 as u64;
     let salt = uuid::Uuid::new_v4().as_u128() as u16;
