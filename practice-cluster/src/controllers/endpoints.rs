@@ -7,7 +7,7 @@
 //! One pass lists each namespace's pods once, indexes them by label, and writes only
 //! what differs from the stored objects, so an idle cluster costs no writes.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 
@@ -378,6 +378,14 @@ struct Group {
     endpoints: BTreeMap<String, Endpoint>,
 }
 
+/// An existing slice that keeps some of its endpoints.
+struct Kept<'a> {
+    slice: &'a EndpointSlice,
+    endpoints: Vec<Endpoint>,
+    /// Whether it must be written anyway.
+    changed: bool,
+}
+
 /// What to write for one Service's slices.
 #[derive(Default)]
 struct SlicePlan<'a> {
@@ -421,7 +429,7 @@ fn plan_slices<'a>(
     let placeholder_needed = desired.is_empty();
     for (key, group) in desired {
         let Group { ports, endpoints: mut wanted } = group;
-        let mut kept: Vec<(&'a EndpointSlice, Vec<Endpoint>)> = Vec::new();
+        let mut kept: Vec<Kept<'a>> = Vec::new();
         for slice in by_ports.remove(&key).unwrap_or_default() {
             let mut endpoints: Vec<Endpoint> =
                 slice.endpoints.iter().filter_map(|e| endpoint_pod(e).and_then(|name| wanted.remove(name))).collect();
@@ -429,40 +437,32 @@ fn plan_slices<'a>(
                 plan.delete.push(slice);
             } else {
                 sort_endpoints(&mut endpoints);
-                kept.push((slice, endpoints));
+                let changed = slice_differs(slice, &ports, &endpoints, labels);
+                kept.push(Kept { slice, endpoints, changed });
             }
         }
-        let mut rest = wanted.into_values().collect::<Vec<_>>().into_iter().peekable();
         // New endpoints go first to slices that are written anyway, then to one
         // untouched slice that can take them all, then to new slices.
-        let mut changed: Vec<bool> = kept.iter().map(|(s, e)| slice_differs(s, &ports, e, labels)).collect();
-        for ((_, endpoints), changed) in kept.iter_mut().zip(&changed) {
-            while *changed && endpoints.len() < MAX_ENDPOINTS_PER_SLICE {
-                let Some(e) = rest.next() else { break };
-                endpoints.push(e);
+        let mut rest: VecDeque<Endpoint> = wanted.into_values().collect();
+        for k in kept.iter_mut().filter(|k| k.changed) {
+            while k.endpoints.len() < MAX_ENDPOINTS_PER_SLICE {
+                let Some(e) = rest.pop_front() else { break };
+                k.endpoints.push(e);
             }
         }
-        let remaining: Vec<Endpoint> = rest.collect();
-        let mut remaining = remaining.into_iter().peekable();
-        let room_for_all = kept
-            .iter()
-            .zip(&changed)
-            .position(|((_, e), changed)| !changed && e.len() + remaining.len() <= MAX_ENDPOINTS_PER_SLICE);
-        if let (Some(i), true) = (room_for_all, remaining.peek().is_some()) {
-            if let (Some((_, endpoints)), Some(c)) = (kept.get_mut(i), changed.get_mut(i)) {
-                endpoints.extend(remaining.by_ref());
-                *c = true;
-            }
+        if !rest.is_empty()
+            && let Some(k) = kept.iter_mut().find(|k| k.endpoints.len() + rest.len() <= MAX_ENDPOINTS_PER_SLICE)
+        {
+            k.endpoints.extend(rest.drain(..));
+            k.changed = true;
         }
-        while remaining.peek().is_some() {
-            let chunk: Vec<Endpoint> = remaining.by_ref().take(MAX_ENDPOINTS_PER_SLICE).collect();
+        while !rest.is_empty() {
+            let chunk: Vec<Endpoint> = rest.drain(..rest.len().min(MAX_ENDPOINTS_PER_SLICE)).collect();
             plan.create.push((ports.clone(), chunk));
         }
-        for ((slice, mut endpoints), changed) in kept.into_iter().zip(changed) {
-            if changed {
-                sort_endpoints(&mut endpoints);
-                plan.update.push((slice, ports.clone(), endpoints));
-            }
+        for mut k in kept.into_iter().filter(|k| k.changed) {
+            sort_endpoints(&mut k.endpoints);
+            plan.update.push((k.slice, ports.clone(), k.endpoints));
         }
     }
     plan.delete.extend(by_ports.into_values().flatten());
@@ -470,9 +470,10 @@ fn plan_slices<'a>(
         // A Service that selects nothing still has one empty slice.
         plan.create.push((Vec::new(), Vec::new()));
     }
-    // Reuse slices about to be deleted for slices about to be created.
+    // Reuse slices about to be deleted for slices about to be created (the address
+    // type of a slice cannot change).
     while !plan.create.is_empty() {
-        let Some(i) = plan.delete.iter().position(|s| owned_by(s, svc)) else { break };
+        let Some(i) = plan.delete.iter().position(|s| owned_by(s, svc) && s.address_type == "IPv4") else { break };
         let slice = plan.delete.remove(i);
         let (ports, endpoints) = plan.create.remove(0);
         plan.update.push((slice, ports, endpoints));
