@@ -7,7 +7,9 @@
 //! One pass lists each namespace's pods once, indexes them by label, and writes only
 //! what differs from the stored objects, so an idle cluster costs no writes.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::borrow::Cow;
+use std::collections::btree_map::Entry;
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 
@@ -64,7 +66,7 @@ pub fn reconcile(ctx: &Ctx) -> Option<Timestamp> {
         let Some((first, _)) = selecting.first() else { continue };
         let ns = namespace_of(*first);
         let (pods, _) = store.pods.list(Some(ns));
-        let index = PodIndex::new(&pods);
+        let index = PodIndex::new(&pods, selecting.iter().flat_map(|(_, sel)| sel.keys().map(String::as_str)).collect());
         let (slices, _) = store.endpoint_slices.list(Some(ns));
         let mut slices_of: HashMap<&str, Vec<&Arc<EndpointSlice>>> = HashMap::new();
         for slice in &slices {
@@ -78,9 +80,10 @@ pub fn reconcile(ctx: &Ctx) -> Option<Timestamp> {
         for (svc, selector) in selecting {
             let selected = index.select(selector);
             let trigger = trigger_time(svc, &selected);
+            let facts = PodFacts::collect(svc, &selected);
             let existing = slices_of.get(name_of(svc)).map(Vec::as_slice).unwrap_or_default();
-            sync_slices(ctx.cluster, svc, &selected, existing, &nodes, trigger);
-            sync_endpoints(ctx.cluster, svc, &selected, trigger);
+            sync_slices(ctx.cluster, svc, &facts, existing, &nodes, trigger);
+            sync_endpoints(ctx.cluster, svc, &facts, trigger);
         }
     }
     remove_orphaned_endpoints(ctx.cluster);
@@ -132,31 +135,29 @@ fn ready_since(pod: &Pod) -> Option<Timestamp> {
     conditions.iter().find(|c| c.type_ == "Ready")?.last_transition_time.as_ref().map(|t| t.0)
 }
 
-/// The pod's IPv4 address if it belongs in a Service's endpoints at all: not finished
-/// (Succeeded/Failed), has an IP, and (unless `include_terminating`) is not being deleted.
-fn endpoint_ip(pod: &Pod, include_terminating: bool) -> Option<Ipv4Addr> {
+/// The pod's IPv4 address, as the pod reports it, if the pod belongs in a Service's
+/// endpoints at all: not finished (Succeeded/Failed) and has an IP. Terminating pods
+/// count; each controller decides about them.
+fn endpoint_ip(pod: &Pod) -> Option<&str> {
     let status = pod.status.as_ref()?;
     if matches!(status.phase.as_deref(), Some("Succeeded" | "Failed")) {
         return None;
     }
-    if !include_terminating && pod.metadata.deletion_timestamp.is_some() {
-        return None;
-    }
     let listed = status.pod_ips.iter().flatten().map(|p| p.ip.as_str());
-    listed.chain(status.pod_ip.as_deref()).find_map(|ip| ip.parse().ok())
+    listed.chain(status.pod_ip.as_deref()).find(|ip| ip.parse::<Ipv4Addr>().is_ok())
 }
 
 /// The pod's hostname as published for this Service: only when the pod sets
 /// `spec.hostname` and its `spec.subdomain` is this Service (in its namespace).
-fn hostname_for(pod: &Pod, svc: &Service) -> Option<String> {
+fn hostname_for<'p>(pod: &'p Pod, svc: &Service) -> Option<&'p str> {
     let spec = pod.spec.as_ref()?;
     let hostname = spec.hostname.as_deref().filter(|h| !h.is_empty())?;
     let same_service = spec.subdomain.as_deref() == Some(name_of(svc)) && namespace_of(pod) == namespace_of(svc);
-    same_service.then(|| hostname.to_owned())
+    same_service.then_some(hostname)
 }
 
-fn node_name(pod: &Pod) -> Option<String> {
-    pod.spec.as_ref().and_then(|s| s.node_name.clone()).filter(|n| !n.is_empty())
+fn node_name(pod: &Pod) -> Option<&str> {
+    pod.spec.as_ref().and_then(|s| s.node_name.as_deref()).filter(|n| !n.is_empty())
 }
 
 fn pod_ref(pod: &Pod) -> ObjectReference {
@@ -198,6 +199,106 @@ fn trigger_time(svc: &Service, pods: &[&Pod]) -> Option<Timestamp> {
     pods.iter().filter_map(|p| ready_since(p)).chain(created).max()
 }
 
+/// What both controllers publish about one selected pod, worked out once per pass.
+struct PodFacts<'p> {
+    pod: &'p Pod,
+    /// The pod's IPv4 address.
+    ip: &'p str,
+    /// The `Ready` condition is `True`.
+    serving: bool,
+    /// `deletionTimestamp` is set.
+    terminating: bool,
+    /// The hostname published for this Service.
+    hostname: Option<&'p str>,
+    node: Option<&'p str>,
+    /// The container port each Service port reaches on this pod, where it resolves.
+    ports: Vec<Option<i32>>,
+}
+
+impl<'p> PodFacts<'p> {
+    /// Facts for the pods that belong in endpoints at all (terminating ones included).
+    fn collect(svc: &Service, pods: &[&'p Pod]) -> Vec<Self> {
+        pods.iter()
+            .filter_map(|&pod| {
+                Some(PodFacts {
+                    pod,
+                    ip: endpoint_ip(pod)?,
+                    serving: pod_ready(pod),
+                    terminating: pod.metadata.deletion_timestamp.is_some(),
+                    hostname: hostname_for(pod, svc),
+                    node: node_name(pod),
+                    ports: service_ports(svc).iter().map(|sp| find_port(pod, sp)).collect(),
+                })
+            })
+            .collect()
+    }
+
+    fn name(&self) -> &'p str {
+        name_of(self.pod)
+    }
+
+    fn uid(&self) -> &'p str {
+        self.pod.metadata.uid.as_deref().unwrap_or_default()
+    }
+
+    /// The endpoint's conditions: serving is the pod's readiness, terminating its
+    /// deletion, and ready needs both serving and not terminating, unless the Service
+    /// publishes not-ready addresses.
+    fn conditions(&self, publish_not_ready: bool) -> EndpointConditions {
+        EndpointConditions {
+            ready: Some(publish_not_ready || (self.serving && !self.terminating)),
+            serving: Some(self.serving),
+            terminating: Some(self.terminating),
+        }
+    }
+
+    /// The pod's EndpointSlice endpoint.
+    fn slice_endpoint(&self, publish_not_ready: bool, zone: Option<&str>) -> Endpoint {
+        Endpoint {
+            addresses: vec![self.ip.to_owned()],
+            conditions: Some(self.conditions(publish_not_ready)),
+            hostname: self.hostname.map(str::to_owned),
+            node_name: self.node.map(str::to_owned),
+            target_ref: Some(pod_ref(self.pod)),
+            zone: zone.map(str::to_owned),
+            ..Default::default()
+        }
+    }
+
+    /// Whether `e` is exactly [`PodFacts::slice_endpoint`], checked without building it:
+    /// the common case, so an unchanged Service costs no allocation per pod.
+    fn is_slice_endpoint(&self, e: &Endpoint, publish_not_ready: bool, zone: Option<&str>) -> bool {
+        let meta = &self.pod.metadata;
+        let is_pod_ref = |r: &ObjectReference| {
+            r.kind.as_deref() == Some("Pod")
+                && r.namespace == meta.namespace
+                && r.name == meta.name
+                && r.uid == meta.uid
+                && r.api_version.is_none()
+                && r.field_path.is_none()
+                && r.resource_version.is_none()
+        };
+        matches!(e.addresses.as_slice(), [ip] if *ip == self.ip)
+            && e.conditions == Some(self.conditions(publish_not_ready))
+            && e.hostname.as_deref() == self.hostname
+            && e.node_name.as_deref() == self.node
+            && e.zone.as_deref() == zone
+            && e.hints.is_none()
+            && e.deprecated_topology.is_none()
+            && e.target_ref.as_ref().is_some_and(is_pod_ref)
+    }
+
+    /// The pod's address in a core/v1 Endpoints subset.
+    fn address(&self) -> EndpointAddress {
+        EndpointAddress {
+            ip: self.ip.to_owned(),
+            hostname: self.hostname.map(str::to_owned),
+            node_name: self.node.map(str::to_owned),
+            target_ref: Some(pod_ref(self.pod)),
+        }
+    }
+}
+
 fn log_err<T>(what: &str, name: &str, result: Result<T, ApiError>) {
     if let Err(e) = result {
         tracing::warn!(error = %e, object = name, "endpoints controller could not {what}");
@@ -229,20 +330,28 @@ impl Nodes {
         });
         Nodes { zones, first_internal_ip }
     }
+
+    fn exists(&self, node: &str) -> bool {
+        self.zones.contains_key(node)
+    }
+
+    fn zone(&self, node: &str) -> Option<&str> {
+        self.zones.get(node).and_then(|z| z.as_deref())
+    }
 }
 
-/// A namespace's pods indexed by `(label, value)`, so a selector costs the length of its
-/// rarest label's posting list, not a scan of every pod.
+/// A namespace's pods indexed by `(label, value)` for the label keys some selector uses,
+/// so a selector costs the length of its rarest pair's posting list, not a scan.
 struct PodIndex<'a> {
     pods: &'a [Arc<Pod>],
     by_label: HashMap<(&'a str, &'a str), Vec<usize>>,
 }
 
 impl<'a> PodIndex<'a> {
-    fn new(pods: &'a [Arc<Pod>]) -> Self {
+    fn new(pods: &'a [Arc<Pod>], keys: HashSet<&str>) -> Self {
         let mut by_label: HashMap<(&'a str, &'a str), Vec<usize>> = HashMap::new();
         for (i, pod) in pods.iter().enumerate() {
-            for (k, v) in pod.metadata.labels.iter().flatten() {
+            for (k, v) in pod.metadata.labels.iter().flatten().filter(|(k, _)| keys.contains(k.as_str())) {
                 by_label.entry((k.as_str(), v.as_str())).or_default().push(i);
             }
         }
@@ -264,8 +373,9 @@ impl<'a> PodIndex<'a> {
             .flatten()
             .filter_map(|&i| pods.get(i))
             .filter(|p| {
+                // A one-pair selector is answered by its posting list alone.
                 let labels = p.metadata.labels.as_ref();
-                selector.iter().all(|(k, v)| labels.and_then(|l| l.get(k)) == Some(v))
+                selector.len() == 1 || selector.iter().all(|(k, v)| labels.and_then(|l| l.get(k)) == Some(v))
             })
             .map(|p| p.as_ref())
             .collect()
@@ -275,13 +385,14 @@ impl<'a> PodIndex<'a> {
 // ---------------------------------------------------------------------------------
 // EndpointSlices.
 
-/// The ports of one pod's endpoint: each Service port whose target the pod resolves.
-/// Pods that resolve different ports go to different slices, as in Kubernetes.
-fn slice_ports(svc: &Service, pod: &Pod) -> Vec<EndpointPort> {
+/// The slice ports of pods whose Service ports reach `resolved`: ports that do not
+/// resolve are left out, so such pods get slices of their own, as in Kubernetes.
+fn slice_ports(svc: &Service, resolved: &[Option<i32>]) -> Vec<EndpointPort> {
     service_ports(svc)
         .iter()
-        .filter_map(|sp| {
-            find_port(pod, sp).map(|port| EndpointPort {
+        .zip(resolved)
+        .filter_map(|(sp, port)| {
+            port.map(|port| EndpointPort {
                 name: Some(sp.name.clone().unwrap_or_default()),
                 port: Some(port),
                 protocol: Some(protocol_of(sp).to_owned()),
@@ -308,23 +419,6 @@ fn port_key(ports: &[EndpointPort]) -> PortKey {
         .collect();
     key.sort();
     key
-}
-
-fn pod_endpoint(pod: &Pod, ip: Ipv4Addr, svc: &Service, nodes: &Nodes) -> Endpoint {
-    let serving = pod_ready(pod);
-    let terminating = pod.metadata.deletion_timestamp.is_some();
-    let ready = publish_not_ready(svc) || (serving && !terminating);
-    let node = node_name(pod);
-    let zone = node.as_ref().and_then(|n| nodes.zones.get(n).cloned().flatten());
-    Endpoint {
-        addresses: vec![ip.to_string()],
-        conditions: Some(EndpointConditions { ready: Some(ready), serving: Some(serving), terminating: Some(terminating) }),
-        hostname: hostname_for(pod, svc),
-        node_name: node,
-        target_ref: Some(pod_ref(pod)),
-        zone,
-        ..Default::default()
-    }
 }
 
 fn endpoint_pod(e: &Endpoint) -> Option<&str> {
@@ -372,39 +466,53 @@ fn owned_by(slice: &EndpointSlice, svc: &Service) -> bool {
         .any(|o| o.uid == uid && o.kind == "Service" && o.api_version == "v1")
 }
 
-/// The endpoints of one port set, by pod name.
-struct Group {
+/// The endpoints of one port set, by pod name; stored endpoints that are still right
+/// are borrowed rather than rebuilt.
+struct Group<'a> {
     ports: Vec<EndpointPort>,
-    endpoints: BTreeMap<String, Endpoint>,
+    endpoints: BTreeMap<&'a str, Cow<'a, Endpoint>>,
 }
 
 /// An existing slice that keeps some of its endpoints.
 struct Kept<'a> {
     slice: &'a EndpointSlice,
-    endpoints: Vec<Endpoint>,
+    endpoints: Vec<Cow<'a, Endpoint>>,
     /// Whether it must be written anyway.
     changed: bool,
+}
+
+/// What one slice should hold.
+struct Content<'a> {
+    ports: Vec<EndpointPort>,
+    endpoints: Vec<Cow<'a, Endpoint>>,
 }
 
 /// What to write for one Service's slices.
 #[derive(Default)]
 struct SlicePlan<'a> {
-    /// Existing slices and their new ports and endpoints.
-    update: Vec<(&'a EndpointSlice, Vec<EndpointPort>, Vec<Endpoint>)>,
-    /// New slices' ports and endpoints.
-    create: Vec<(Vec<EndpointPort>, Vec<Endpoint>)>,
+    /// Existing slices and what they should hold.
+    update: Vec<(&'a EndpointSlice, Content<'a>)>,
+    /// What new slices should hold.
+    create: Vec<Content<'a>>,
     delete: Vec<&'a EndpointSlice>,
 }
 
 /// Whether a slice differs from what it should hold.
-fn slice_differs(slice: &EndpointSlice, ports: &[EndpointPort], endpoints: &[Endpoint], labels: &BTreeMap<String, String>) -> bool {
-    slice.ports.as_deref().unwrap_or_default() != ports
-        || slice.endpoints != endpoints
+fn slice_differs(
+    slice: &EndpointSlice,
+    ports: &[EndpointPort],
+    endpoints: &[Cow<'_, Endpoint>],
+    labels: &BTreeMap<String, String>,
+) -> bool {
+    let same_endpoints = slice.endpoints.len() == endpoints.len()
+        && slice.endpoints.iter().zip(endpoints).all(|(s, e)| std::ptr::eq(s, e.as_ref()) || s == e.as_ref());
+    !same_endpoints
+        || slice.ports.as_deref().unwrap_or_default() != ports
         || slice.metadata.labels.as_ref() != Some(labels)
         || slice.address_type != "IPv4"
 }
 
-fn sort_endpoints(endpoints: &mut [Endpoint]) {
+fn sort_endpoints(endpoints: &mut [Cow<'_, Endpoint>]) {
     endpoints.sort_by(|a, b| endpoint_pod(a).cmp(&endpoint_pod(b)));
 }
 
@@ -412,7 +520,7 @@ fn sort_endpoints(endpoints: &mut [Endpoint]) {
 /// endpoint is in exactly one slice of its port set, moving as few endpoints as possible.
 fn plan_slices<'a>(
     svc: &Service,
-    desired: BTreeMap<PortKey, Group>,
+    desired: BTreeMap<PortKey, Group<'a>>,
     existing: &[&'a Arc<EndpointSlice>],
     labels: &BTreeMap<String, String>,
 ) -> SlicePlan<'a> {
@@ -431,7 +539,7 @@ fn plan_slices<'a>(
         let Group { ports, endpoints: mut wanted } = group;
         let mut kept: Vec<Kept<'a>> = Vec::new();
         for slice in by_ports.remove(&key).unwrap_or_default() {
-            let mut endpoints: Vec<Endpoint> =
+            let mut endpoints: Vec<Cow<'a, Endpoint>> =
                 slice.endpoints.iter().filter_map(|e| endpoint_pod(e).and_then(|name| wanted.remove(name))).collect();
             if endpoints.is_empty() {
                 plan.delete.push(slice);
@@ -443,7 +551,7 @@ fn plan_slices<'a>(
         }
         // New endpoints go first to slices that are written anyway, then to one
         // untouched slice that can take them all, then to new slices.
-        let mut rest: VecDeque<Endpoint> = wanted.into_values().collect();
+        let mut rest: VecDeque<Cow<'a, Endpoint>> = wanted.into_values().collect();
         for k in kept.iter_mut().filter(|k| k.changed) {
             while k.endpoints.len() < MAX_ENDPOINTS_PER_SLICE {
                 let Some(e) = rest.pop_front() else { break };
@@ -457,46 +565,64 @@ fn plan_slices<'a>(
             k.changed = true;
         }
         while !rest.is_empty() {
-            let chunk: Vec<Endpoint> = rest.drain(..rest.len().min(MAX_ENDPOINTS_PER_SLICE)).collect();
-            plan.create.push((ports.clone(), chunk));
+            let chunk: Vec<Cow<'a, Endpoint>> = rest.drain(..rest.len().min(MAX_ENDPOINTS_PER_SLICE)).collect();
+            plan.create.push(Content { ports: ports.clone(), endpoints: chunk });
         }
         for mut k in kept.into_iter().filter(|k| k.changed) {
             sort_endpoints(&mut k.endpoints);
-            plan.update.push((k.slice, ports.clone(), k.endpoints));
+            plan.update.push((k.slice, Content { ports: ports.clone(), endpoints: k.endpoints }));
         }
     }
     plan.delete.extend(by_ports.into_values().flatten());
     if placeholder_needed {
         // A Service that selects nothing still has one empty slice.
-        plan.create.push((Vec::new(), Vec::new()));
+        plan.create.push(Content { ports: Vec::new(), endpoints: Vec::new() });
     }
     // Reuse slices about to be deleted for slices about to be created (the address
     // type of a slice cannot change).
     while !plan.create.is_empty() {
         let Some(i) = plan.delete.iter().position(|s| owned_by(s, svc) && s.address_type == "IPv4") else { break };
         let slice = plan.delete.remove(i);
-        let (ports, endpoints) = plan.create.remove(0);
-        plan.update.push((slice, ports, endpoints));
+        let content = plan.create.remove(0);
+        plan.update.push((slice, content));
     }
     plan
 }
 
-fn sync_slices(cluster: &Cluster, svc: &Service, pods: &[&Pod], existing: &[&Arc<EndpointSlice>], nodes: &Nodes, trigger: Option<Timestamp>) {
+fn sync_slices<'a>(
+    cluster: &Cluster,
+    svc: &Service,
+    facts: &[PodFacts<'a>],
+    existing: &[&'a Arc<EndpointSlice>],
+    nodes: &Nodes,
+    trigger: Option<Timestamp>,
+) {
     let publish = publish_not_ready(svc);
-    let mut desired: BTreeMap<PortKey, Group> = BTreeMap::new();
-    for pod in pods {
-        let Some(ip) = endpoint_ip(pod, true) else { continue };
+    let stored: HashMap<&str, &Endpoint> =
+        existing.iter().flat_map(|s| s.endpoints.iter()).filter_map(|e| Some((endpoint_pod(e)?, e))).collect();
+    let mut by_resolved: BTreeMap<&[Option<i32>], BTreeMap<&'a str, Cow<'a, Endpoint>>> = BTreeMap::new();
+    for f in facts {
         // A pod on a node that does not exist is left out unless the user asked for
         // not-ready addresses to be published.
-        let on_known_node = node_name(pod).is_none_or(|n| nodes.zones.contains_key(&n));
-        if !on_known_node && !publish {
+        if !f.node.is_none_or(|n| nodes.exists(n)) && !publish {
             continue;
         }
-        let ports = slice_ports(svc, pod);
-        let group = desired
-            .entry(port_key(&ports))
-            .or_insert_with(|| Group { ports, endpoints: BTreeMap::new() });
-        group.endpoints.insert(name_of(*pod).to_owned(), pod_endpoint(pod, ip, svc, nodes));
+        let zone = f.node.and_then(|n| nodes.zone(n));
+        let endpoint = match stored.get(f.name()) {
+            Some(&e) if f.is_slice_endpoint(e, publish, zone) => Cow::Borrowed(e),
+            _ => Cow::Owned(f.slice_endpoint(publish, zone)),
+        };
+        by_resolved.entry(f.ports.as_slice()).or_default().insert(f.name(), endpoint);
+    }
+    let mut desired: BTreeMap<PortKey, Group<'a>> = BTreeMap::new();
+    for (resolved, endpoints) in by_resolved {
+        let ports = slice_ports(svc, resolved);
+        match desired.entry(port_key(&ports)) {
+            Entry::Vacant(v) => {
+                v.insert(Group { ports, endpoints });
+            }
+            Entry::Occupied(mut o) => o.get_mut().endpoints.extend(endpoints),
+        }
     }
     let labels = slice_labels(svc);
     let mut plan = plan_slices(svc, desired, existing, &labels);
@@ -507,7 +633,7 @@ fn sync_slices(cluster: &Cluster, svc: &Service, pods: &[&Pod], existing: &[&Arc
     let ns = namespace_of(svc);
     let trigger = trigger.map(|t| t.to_string());
     let owner = owner_ref(svc);
-    for (slice, ports, endpoints) in plan.update {
+    for (slice, Content { ports, endpoints }) in plan.update {
         let name = name_of(slice);
         let result = cluster.store.endpoint_slices.modify(ns, name, |s| {
             if !slice_differs(s, &ports, &endpoints, &labels) {
@@ -515,7 +641,7 @@ fn sync_slices(cluster: &Cluster, svc: &Service, pods: &[&Pod], existing: &[&Arc
             }
             s.address_type = "IPv4".into();
             s.ports = (!ports.is_empty()).then(|| ports.clone());
-            s.endpoints.clone_from(&endpoints);
+            s.endpoints = endpoints.into_iter().map(Cow::into_owned).collect();
             s.metadata.labels = Some(labels.clone());
             if let Some(t) = &trigger {
                 s.metadata.annotations.get_or_insert_with(Default::default).insert(ANNOTATION_TRIGGER_TIME.into(), t.clone());
@@ -524,7 +650,7 @@ fn sync_slices(cluster: &Cluster, svc: &Service, pods: &[&Pod], existing: &[&Arc
         });
         log_err("update an EndpointSlice", name, result.map_err(ApiError::from));
     }
-    for (ports, endpoints) in plan.create {
+    for Content { ports, endpoints } in plan.create {
         let slice = EndpointSlice {
             metadata: ObjectMeta {
                 generate_name: Some(format!("{}-", name_of(svc))),
@@ -534,7 +660,7 @@ fn sync_slices(cluster: &Cluster, svc: &Service, pods: &[&Pod], existing: &[&Arc
                 ..Default::default()
             },
             address_type: "IPv4".into(),
-            endpoints,
+            endpoints: endpoints.into_iter().map(Cow::into_owned).collect(),
             ports: (!ports.is_empty()).then_some(ports),
         };
         log_err("create an EndpointSlice", name_of(svc), ops::create(cluster, Some(ns), slice, false));
@@ -547,10 +673,6 @@ fn sync_slices(cluster: &Cluster, svc: &Service, pods: &[&Pod], existing: &[&Arc
 
 // ---------------------------------------------------------------------------------
 // Endpoints.
-
-/// Addresses serving one port (or, for a headless Service without ports, no port),
-/// keyed by (IP, pod uid), with whether each is ready.
-type AddressSet = BTreeMap<(String, String), (EndpointAddress, bool)>;
 
 /// A core/v1 port as a sortable key.
 type CorePortKey = (String, i32, String, String);
@@ -566,65 +688,71 @@ fn core_port_key(p: &CoreEndpointPort) -> CorePortKey {
 
 /// The subsets of a Service's Endpoints, packed as Kubernetes packs them: addresses with
 /// the same set of ports share a subset; ready ones in `addresses`, others in
-/// `notReadyAddresses`; each list sorted by IP.
-fn endpoint_subsets(svc: &Service, pods: &[&Pod]) -> Vec<EndpointSubset> {
+/// `notReadyAddresses`; each list sorted by IP. Terminating pods are left out unless
+/// the Service publishes not-ready addresses.
+fn endpoint_subsets(svc: &Service, facts: &[PodFacts<'_>]) -> Vec<EndpointSubset> {
+    /// Addresses by (IP, pod uid): the pod's index in `facts`, and whether it is ready.
+    type Addresses<'f> = BTreeMap<(&'f str, &'f str), (usize, bool)>;
+    /// A subset's identity: its addresses and their readiness.
+    type Signature<'f> = Vec<(&'f str, &'f str, bool)>;
     let publish = publish_not_ready(svc);
     let ports = service_ports(svc);
-    let mut by_port: BTreeMap<Option<CorePortKey>, (Option<CoreEndpointPort>, AddressSet)> = BTreeMap::new();
-    let mut add = |port: Option<CoreEndpointPort>, address: &EndpointAddress, ready: bool| {
-        let key = (address.ip.clone(), address.target_ref.as_ref().and_then(|r| r.uid.clone()).unwrap_or_default());
-        let entry = by_port.entry(port.as_ref().map(core_port_key)).or_insert_with(|| (port, AddressSet::new()));
-        let slot = entry.1.entry(key).or_insert_with(|| (address.clone(), ready));
-        // The same address seen ready and not ready: ready wins.
-        slot.1 |= ready;
-    };
-    for pod in pods {
-        let Some(ip) = endpoint_ip(pod, publish) else { continue };
-        let address = EndpointAddress {
-            ip: ip.to_string(),
-            hostname: hostname_for(pod, svc),
-            node_name: node_name(pod),
-            target_ref: Some(pod_ref(pod)),
+    // Keyed by (Service port index, resolved port); `None` for a headless Service
+    // without ports.
+    let mut by_port: BTreeMap<Option<(usize, i32)>, Addresses<'_>> = BTreeMap::new();
+    for (i, f) in facts.iter().enumerate() {
+        if f.terminating && !publish {
+            continue;
+        }
+        let ready = publish || f.serving;
+        let mut add = |port: Option<(usize, i32)>| {
+            let slot = by_port.entry(port).or_default().entry((f.ip, f.uid())).or_insert((i, ready));
+            // The same address seen ready and not ready: ready wins.
+            slot.1 |= ready;
         };
-        let ready = publish || pod_ready(pod);
         if ports.is_empty() {
             // Only a headless Service may have no ports.
             if is_headless(svc) {
-                add(None, &address, ready);
+                add(None);
             }
             continue;
         }
-        for sp in ports {
-            let Some(port) = find_port(pod, sp) else { continue };
-            let port = CoreEndpointPort {
-                name: sp.name.clone().filter(|n| !n.is_empty()),
-                port,
-                protocol: Some(protocol_of(sp).to_owned()),
-                app_protocol: sp.app_protocol.clone(),
-            };
-            add(Some(port), &address, ready);
+        for (j, port) in f.ports.iter().enumerate() {
+            if let Some(port) = port {
+                add(Some((j, *port)));
+            }
         }
     }
     // Ports that serve exactly the same addresses share a subset.
-    type Signature = Vec<(String, String, bool)>;
-    let mut by_addresses: BTreeMap<Signature, (Vec<CoreEndpointPort>, AddressSet)> = BTreeMap::new();
-    for (port, addresses) in by_port.into_values() {
-        let signature: Signature = addresses.iter().map(|((ip, uid), (_, ready))| (ip.clone(), uid.clone(), *ready)).collect();
-        let entry = by_addresses.entry(signature).or_insert_with(|| (Vec::new(), addresses));
-        entry.0.extend(port);
+    let mut by_addresses: BTreeMap<Signature<'_>, (Vec<(usize, i32)>, Addresses<'_>)> = BTreeMap::new();
+    for (port, addresses) in by_port {
+        let signature = addresses.iter().map(|(&(ip, uid), &(_, ready))| (ip, uid, ready)).collect();
+        by_addresses.entry(signature).or_insert_with(|| (Vec::new(), addresses)).0.extend(port);
     }
     by_addresses
         .into_values()
-        .map(|(mut ports, addresses)| {
-            ports.sort_by_key(core_port_key);
-            let (ready, not_ready): (Vec<_>, Vec<_>) = addresses.into_values().partition(|(_, ready)| *ready);
-            let list = |v: Vec<(EndpointAddress, bool)>| {
-                (!v.is_empty()).then(|| v.into_iter().map(|(a, _)| a).collect::<Vec<_>>())
+        .map(|(served, addresses)| {
+            let mut subset_ports: Vec<CoreEndpointPort> = served
+                .into_iter()
+                .filter_map(|(j, port)| {
+                    let sp = ports.get(j)?;
+                    Some(CoreEndpointPort {
+                        name: sp.name.clone().filter(|n| !n.is_empty()),
+                        port,
+                        protocol: Some(protocol_of(sp).to_owned()),
+                        app_protocol: sp.app_protocol.clone(),
+                    })
+                })
+                .collect();
+            subset_ports.sort_by_key(core_port_key);
+            let (ready, not_ready): (Vec<_>, Vec<_>) = addresses.into_values().partition(|&(_, ready)| ready);
+            let list = |v: Vec<(usize, bool)>| {
+                (!v.is_empty()).then(|| v.into_iter().filter_map(|(i, _)| facts.get(i)).map(PodFacts::address).collect())
             };
             EndpointSubset {
                 addresses: list(ready),
                 not_ready_addresses: list(not_ready),
-                ports: (!ports.is_empty()).then_some(ports),
+                ports: (!subset_ports.is_empty()).then_some(subset_ports),
             }
         })
         .collect()
@@ -670,8 +798,8 @@ fn endpoints_labels(svc: &Service) -> Option<BTreeMap<String, String>> {
     (!labels.is_empty()).then_some(labels)
 }
 
-fn sync_endpoints(cluster: &Cluster, svc: &Service, pods: &[&Pod], trigger: Option<Timestamp>) {
-    let mut subsets = endpoint_subsets(svc, pods);
+fn sync_endpoints(cluster: &Cluster, svc: &Service, facts: &[PodFacts<'_>], trigger: Option<Timestamp>) {
+    let mut subsets = endpoint_subsets(svc, facts);
     let truncated = truncate_subsets(&mut subsets);
     let subsets = (!subsets.is_empty()).then_some(subsets);
     let labels = endpoints_labels(svc);
@@ -1015,6 +1143,35 @@ mod tests {
         let labels = ep.metadata.labels.clone().unwrap_or_default();
         assert_eq!(labels.get("app").map(String::as_str), Some("web"));
         assert_eq!(labels.get(LABEL_HEADLESS).map(String::as_str), Some(""));
+    }
+
+    #[test]
+    fn stored_endpoints_are_recognised_only_when_exactly_right() {
+        let c = lab(false);
+        let svc = c.store.services.get("default", "web").expect("service");
+        let pods: Vec<Arc<Pod>> = c.store.pods.list(Some("default")).0;
+        let refs: Vec<&Pod> = pods.iter().map(|p| p.as_ref()).collect();
+        let facts = PodFacts::collect(&svc, &refs);
+        assert_eq!(facts.len(), 3);
+        for f in &facts {
+            let built = f.slice_endpoint(false, None);
+            assert!(f.is_slice_endpoint(&built, false, None));
+            let mut other = built.clone();
+            other.conditions = Some(EndpointConditions { ready: Some(false), ..f.conditions(false) });
+            assert!(!f.is_slice_endpoint(&other, false, None));
+            assert!(!f.is_slice_endpoint(&built, false, Some("zone-a")));
+            let mut other = built.clone();
+            other.hostname = None;
+            assert!(!f.is_slice_endpoint(&other, false, None));
+            let mut other = built.clone();
+            other.addresses.push("10.0.0.1".into());
+            assert!(!f.is_slice_endpoint(&other, false, None));
+            let mut other = built.clone();
+            if let Some(r) = other.target_ref.as_mut() {
+                r.uid = Some("another".into());
+            }
+            assert!(!f.is_slice_endpoint(&other, false, None));
+        }
     }
 
     #[test]
