@@ -45,7 +45,7 @@ pub const ANNOTATION_OVER_CAPACITY: &str = "endpoints.kubernetes.io/over-capacit
 pub const MAX_ENDPOINTS_PER_SLICE: usize = 100;
 /// Addresses an Endpoints object keeps before it is truncated.
 pub const MAX_ENDPOINTS_CAPACITY: usize = 1000;
-/// The address and port the `kubernetes` Service's endpoints name when no node says otherwise.
+/// The API server address behind the `kubernetes` Service when no node has an InternalIP.
 pub const APISERVER_ADDRESS: &str = "172.18.0.2";
 /// The API server's port behind the `kubernetes` Service.
 pub const APISERVER_PORT: i32 = 6443;
