@@ -17,6 +17,7 @@ pub mod api;
 pub mod clock;
 pub mod cluster;
 pub mod controllers;
+pub mod dns;
 pub mod events;
 pub mod kinds;
 pub mod kubeconfig;

@@ -384,31 +384,54 @@ impl ApiKind for Endpoints {
     }
 
     fn columns() -> Vec<Column> {
-        vec![Column::NAME, Column::text("Endpoints", "Endpoints of the service"), Column::AGE]
+        vec![
+            Column::NAME,
+            Column::text(
+                "Endpoints",
+                "The set of all endpoints is the union of all subsets. Addresses are placed into subsets according to the IPs they share.",
+            ),
+            Column::AGE,
+        ]
     }
 
+    /// As kubectl's `formatEndpoints`: `ip:port` per port and ready address (just `ip`
+    /// for a subset without ports), the first three then `+ N more...`; `<none>` only when
+    /// there are no subsets at all.
     fn cells(&self, now: Timestamp) -> Vec<Value> {
-        let mut all = Vec::new();
-        for subset in self.subsets.iter().flatten() {
-            let ports: Vec<i32> = subset.ports.iter().flatten().map(|p| p.port).collect();
-            for a in subset.addresses.iter().flatten() {
+        let subsets = self.subsets.as_deref().unwrap_or_default();
+        let shown = if subsets.is_empty() {
+            NONE.to_owned()
+        } else {
+            let mut all = Vec::new();
+            for subset in subsets {
+                let addresses = subset.addresses.as_deref().unwrap_or_default();
+                let ports = subset.ports.as_deref().unwrap_or_default();
                 if ports.is_empty() {
-                    all.push(a.ip.clone());
+                    all.extend(addresses.iter().map(|a| a.ip.clone()));
                 }
-                for p in &ports {
-                    all.push(format!("{}:{p}", a.ip));
+                for p in ports {
+                    all.extend(addresses.iter().map(|a| join_host_port(&a.ip, p.port)));
                 }
             }
-        }
-        let shown = if all.is_empty() {
-            NONE.to_owned()
-        } else if all.len() > 3 {
-            format!("{} + {} more...", all[..3].join(","), all.len() - 3)
-        } else {
-            all.join(",")
+            first_three(&all, "")
         };
         vec![json!(name_of(self)), json!(shown), json!(age_of(&self.metadata, now))]
     }
+}
+
+/// `ip:port`, with brackets around an IPv6 address, as Go's `net.JoinHostPort`.
+fn join_host_port(ip: &str, port: i32) -> String {
+    if ip.contains(':') { format!("[{ip}]:{port}") } else { format!("{ip}:{port}") }
+}
+
+/// kubectl's list cell: up to three items joined by commas, then ` + N more...`;
+/// `empty` when there are none.
+fn first_three(items: &[String], empty: &str) -> String {
+    if items.is_empty() {
+        return empty.to_owned();
+    }
+    let shown = items.iter().take(3).cloned().collect::<Vec<_>>().join(",");
+    if items.len() > 3 { format!("{shown} + {} more...", items.len() - 3) } else { shown }
 }
 
 /// `pod/web-0` as kubectl prints an event's object.
@@ -669,28 +692,35 @@ impl ApiKind for EndpointSlice {
     fn columns() -> Vec<Column> {
         vec![
             Column::NAME,
-            Column::text("AddressType", "The address type of the endpoint slice."),
-            Column::text("Ports", "The ports of the endpoint slice."),
-            Column::text("Endpoints", "The addresses of the endpoint slice."),
+            Column::text(
+                "AddressType",
+                "addressType specifies the type of address carried by this EndpointSlice. All addresses in this slice must be the same type.",
+            ),
+            Column::text("Ports", "ports specifies the list of network ports exposed by each endpoint in this slice."),
+            Column::text("Endpoints", "endpoints is a list of unique endpoints in this slice."),
             Column::AGE,
         ]
     }
 
+    /// As kubectl's `printEndpointSlice`: port numbers (a port's name when it has no
+    /// number, `*` when neither), addresses, three of each at most, `<unset>` when empty.
     fn cells(&self, now: Timestamp) -> Vec<Value> {
-        let ports: Vec<String> = self.ports.iter().flatten().filter_map(|p| p.port.map(|n| n.to_string())).collect();
-        let addrs: Vec<String> = self.endpoints.iter().flat_map(|e| e.addresses.iter().cloned()).collect();
-        let addrs = if addrs.is_empty() {
-            NONE.to_owned()
-        } else if addrs.len() > 3 {
-            format!("{} + {} more...", addrs[..3].join(","), addrs.len() - 3)
-        } else {
-            addrs.join(",")
-        };
+        let ports: Vec<String> = self
+            .ports
+            .iter()
+            .flatten()
+            .map(|p| match (p.port, &p.name) {
+                (Some(n), _) => n.to_string(),
+                (None, Some(name)) => name.clone(),
+                (None, None) => "*".to_owned(),
+            })
+            .collect();
+        let addresses: Vec<String> = self.endpoints.iter().flat_map(|e| e.addresses.iter().cloned()).collect();
         vec![
             json!(name_of(self)),
             json!(self.address_type),
-            json!(if ports.is_empty() { NONE.to_owned() } else { ports.join(",") }),
-            json!(addrs),
+            json!(first_three(&ports, "<unset>")),
+            json!(first_three(&addresses, "<unset>")),
             json!(age_of(&self.metadata, now)),
         ]
     }
