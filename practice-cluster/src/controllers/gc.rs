@@ -7,7 +7,8 @@
 //! finalizer). An object with a solid owner stays, losing its dangling and waiting
 //! references; an object without one is deleted with Background propagation (Foreground
 //! when it has dependents of its own and an owner waits for it), so pods terminate
-//! gracefully. One pass lists every collection once to learn which uids exist.
+//! gracefully. A pass first learns which uids are named as owners and which of those
+//! exist, then visits the dependents.
 
 use std::collections::{HashMap, HashSet};
 
@@ -23,8 +24,9 @@ use crate::store::{Collection, Store, StoreError};
 /// What one pass knows about the objects in the store.
 #[derive(Debug, Default)]
 struct Graph {
-    /// Every existing object's uid, with whether it waits for its dependents to be
-    /// deleted (deletionTimestamp plus the `foregroundDeletion` finalizer).
+    /// The uid of every existing object that some object names as an owner, with
+    /// whether it waits for its dependents to be deleted (deletionTimestamp plus the
+    /// `foregroundDeletion` finalizer).
     live: HashMap<String, bool>,
     /// Uids that some object names as an owner.
     owners: HashSet<String>,
@@ -39,7 +41,11 @@ struct Graph {
 pub fn reconcile(ctx: &Ctx) -> Option<Timestamp> {
     let store = &ctx.cluster.store;
     let mut graph = Graph::default();
-    crate::for_each_collection!(store, |c| note_objects(c, &mut graph));
+    crate::for_each_collection!(store, |c| note_owners(c, &mut graph));
+    if graph.owners.is_empty() && !graph.finishing {
+        return None;
+    }
+    crate::for_each_collection!(store, |c| note_live_owners(c, &mut graph));
     crate::for_each_collection!(store, |c| collect_dependents(ctx.cluster, c, &mut graph));
     if graph.finishing {
         crate::for_each_collection!(store, |c| finish_deletions(c, &graph));
@@ -59,20 +65,29 @@ fn collector_removes<K: ApiKind>() -> bool {
     !matches!(K::KIND, "Pod" | "Namespace")
 }
 
-fn note_objects<K: ApiKind>(c: &Collection<K>, graph: &mut Graph) {
+/// Notes every uid named as an owner, and whether some deletion needs finishing.
+fn note_owners<K: ApiKind>(c: &Collection<K>, graph: &mut Graph) {
     for obj in c.list(None).0 {
         let m = obj.metadata();
-        let Some(uid) = m.uid.clone() else { continue };
-        let waiting = waits_for_dependents(m);
-        let unfinalized = m.deletion_timestamp.is_some()
-            && m.finalizers.as_deref().unwrap_or_default().is_empty()
-            && collector_removes::<K>();
-        graph.finishing |= waiting || unfinalized;
-        graph.live.insert(uid, waiting);
+        if m.deletion_timestamp.is_some() {
+            let unfinalized = m.finalizers.as_deref().unwrap_or_default().is_empty() && collector_removes::<K>();
+            graph.finishing |= waits_for_dependents(m) || unfinalized;
+        }
         for r in m.owner_references.iter().flatten() {
             if !graph.owners.contains(&r.uid) {
                 graph.owners.insert(r.uid.clone());
             }
+        }
+    }
+}
+
+/// Records which of the named owners exist, and which of those wait for their
+/// dependents (only owners are recorded: most objects own nothing).
+fn note_live_owners<K: ApiKind>(c: &Collection<K>, graph: &mut Graph) {
+    for obj in c.list(None).0 {
+        let m = obj.metadata();
+        if let Some(uid) = m.uid.as_ref().filter(|u| graph.owners.contains(*u)) {
+            graph.live.insert(uid.clone(), waits_for_dependents(m));
         }
     }
 }
@@ -114,7 +129,7 @@ fn collect_dependents<K: ApiKind>(cluster: &Cluster, c: &Collection<K>, graph: &
             note_blocking(refs, graph);
             continue;
         }
-        let (ns, name) = (namespace_of(obj.as_ref()).to_owned(), name_of(obj.as_ref()).to_owned());
+        let (ns, name) = (namespace_of(obj.as_ref()), name_of(obj.as_ref()));
         let mut solid = false;
         let mut waiting = false;
         let mut gone: Vec<&OwnerReference> = Vec::new();
@@ -125,7 +140,7 @@ fn collect_dependents<K: ApiKind>(cluster: &Cluster, c: &Collection<K>, graph: &
                     waiting = true;
                     gone.push(r);
                 }
-                None if owner_exists(&cluster.store, r, &ns) => solid = true,
+                None if owner_exists(&cluster.store, r, ns) => solid = true,
                 None => gone.push(r),
             }
         }
@@ -138,7 +153,7 @@ fn collect_dependents<K: ApiKind>(cluster: &Cluster, c: &Collection<K>, graph: &
             // (a waiting owner would otherwise never finish its foreground deletion).
             let drop: HashSet<&str> = gone.iter().map(|r| r.uid.as_str()).collect();
             let kept: Vec<OwnerReference> = refs.iter().filter(|r| !drop.contains(r.uid.as_str())).cloned().collect();
-            let updated: Result<_, StoreError> = c.modify(&ns, &name, |o| {
+            let updated: Result<_, StoreError> = c.modify(ns, name, |o| {
                 let m = o.metadata_mut();
                 if m.uid != obj.metadata().uid {
                     return Ok(false);
@@ -160,10 +175,10 @@ fn collect_dependents<K: ApiKind>(cluster: &Cluster, c: &Collection<K>, graph: &
         let uid = m.uid.clone().unwrap_or_default();
         let propagation = if waiting && graph.owners.contains(&uid) { Propagation::Foreground } else { Propagation::Background };
         let opts = DeleteOptions { propagation, uid: Some(uid.clone()), ..Default::default() };
-        match ops::delete::<K>(cluster, &ns, &name, &opts) {
+        match ops::delete::<K>(cluster, ns, name, &opts) {
             Ok(_) => {
                 graph.finishing = true;
-                if c.get(&ns, &name).is_some_and(|o| o.metadata().uid.as_deref() == Some(uid.as_str())) {
+                if c.get(ns, name).is_some_and(|o| o.metadata().uid.as_deref() == Some(uid.as_str())) {
                     note_blocking(refs, graph);
                 }
             }

@@ -312,12 +312,15 @@ fn sync(ctx: &Ctx, sts: &Arc<StatefulSet>, view: &mut Namespace) -> Option<Times
     };
     if deleting {
         // A StatefulSet being deleted only reports on the pods it still has.
-        s.write_status(&owned, status.collision_count.unwrap_or(0));
+        let names: Vec<&str> = owned.iter().map(String::as_str).collect();
+        s.write_status(&names, status.collision_count.unwrap_or(0));
         return None;
     }
     let collision_count = s.resolve_revisions(&revisions, &status)?;
-    s.manage_pods(&owned);
-    let names = s.owned_names(&owned);
+    let replica_names: Vec<String> = (0..s.replicas).map(|i| s.pod_name(s.start + i)).collect();
+    let condemned = s.condemned(owned);
+    s.manage_pods(&replica_names, &condemned);
+    let names: Vec<&str> = replica_names.iter().chain(condemned.iter().map(|(_, n)| n)).map(String::as_str).collect();
     s.write_status(&names, collision_count);
     s.truncate_history(&revisions, &names);
     s.due.0
@@ -330,7 +333,8 @@ fn claim_pods(cluster: &Cluster, sts: &StatefulSet, uid: &str, deleting: bool, v
     let Some(spec) = sts.spec.as_ref() else { return Vec::new() };
     let (ns, name) = (namespace_of(sts), name_of(sts));
     let mut owned = Vec::new();
-    for pod_name in view.by_controller.get(uid).cloned().unwrap_or_default() {
+    // Each set's pods are visited by one sync per pass, so the lists can be taken.
+    for pod_name in view.by_controller.remove(uid).unwrap_or_default() {
         let Some(pod) = view.pods.get(&pod_name).cloned() else { continue };
         let member = parent_and_ordinal(&pod_name).is_some_and(|(p, _)| p == name);
         if member && selector_matches(&spec.selector, pod.metadata.labels.as_ref()) {
@@ -354,7 +358,7 @@ fn claim_pods(cluster: &Cluster, sts: &StatefulSet, uid: &str, deleting: bool, v
     if deleting {
         return owned;
     }
-    for pod_name in view.orphans.get(name).cloned().unwrap_or_default() {
+    for pod_name in view.orphans.remove(name).unwrap_or_default() {
         let Some(pod) = view.pods.get(&pod_name).cloned() else { continue };
         if controller_of(&pod.metadata).is_some()
             || is_terminating(&pod)
@@ -530,36 +534,23 @@ impl SetSync<'_> {
         Some(collision_count)
     }
 
-    /// The names of the pods owned after this pass's changes.
-    fn owned_names(&self, before: &[String]) -> Vec<String> {
-        let known: HashSet<&str> = before.iter().map(String::as_str).collect();
-        let mut names: Vec<String> = before.to_vec();
-        for i in 0..self.replicas {
-            let n = self.pod_name(self.start + i);
-            if !known.contains(n.as_str()) && self.owned_pod(&n).is_some() {
-                names.push(n);
-            }
-        }
-        names
+    /// The owned pods beyond the replicas' ordinals, highest ordinal first.
+    fn condemned(&self, owned: Vec<String>) -> Vec<(i32, String)> {
+        let mut condemned: Vec<(i32, String)> = owned
+            .into_iter()
+            .filter_map(|n| parent_and_ordinal(&n).map(|(_, o)| o).filter(|o| !self.in_range(*o)).map(|o| (o, n)))
+            .collect();
+        condemned.sort_by_key(|c| std::cmp::Reverse(c.0));
+        condemned
     }
 
     /// Replicas and condemned pods: creation, re-creation, scale-down, rolling update.
-    fn manage_pods(&mut self, owned: &[String]) {
-        let n = usize::try_from(self.replicas).unwrap_or(0);
-        let mut condemned: Vec<(i32, String)> = Vec::new();
-        for pod_name in owned {
-            if let Some((_, ordinal)) = parent_and_ordinal(pod_name)
-                && !self.in_range(ordinal)
-            {
-                condemned.push((ordinal, pod_name.clone()));
-            }
-        }
-        condemned.sort_by_key(|c| std::cmp::Reverse(c.0));
-        let replica_names: Vec<String> = (0..self.replicas).map(|i| self.pod_name(self.start + i)).collect();
+    fn manage_pods(&mut self, replica_names: &[String], condemned: &[(i32, String)]) {
+        let n = replica_names.len();
         let first_unhealthy = replica_names
             .iter()
             .chain(condemned.iter().rev().map(|(_, n)| n))
-            .find(|n| self.owned_pod(n).is_none_or(|p| !is_healthy(&p)))
+            .find(|n| self.owned_pod_ref(n).is_none_or(|p| !is_healthy(p)))
             .cloned();
         let monotonic = self.monotonic;
         if run_for_all(n, monotonic, |i| self.process_replica(&replica_names[i])) {
@@ -572,12 +563,16 @@ impl SetSync<'_> {
         if run_for_all(condemned.len(), monotonic, |i| self.process_condemned(&condemned[i].1, first)) {
             return;
         }
-        self.rolling_update(&replica_names);
+        self.rolling_update(replica_names);
     }
 
     /// The pod named `name` if this set owns it.
     fn owned_pod(&self, name: &str) -> Option<Arc<Pod>> {
-        self.view.pods.get(name).filter(|p| controller_of(&p.metadata).is_some_and(|r| r.uid == self.uid)).cloned()
+        self.owned_pod_ref(name).cloned()
+    }
+
+    fn owned_pod_ref(&self, name: &str) -> Option<&Arc<Pod>> {
+        self.view.pods.get(name).filter(|p| controller_of(&p.metadata).is_some_and(|r| r.uid == self.uid))
     }
 
     /// Kubernetes' `processReplica` for the replica `pod_name`.
@@ -813,11 +808,11 @@ impl SetSync<'_> {
 
     /// Restores the identity labels of an adopted or edited pod.
     fn fix_identity(&mut self, pod: &Pod) -> Step {
-        let pod_name = name_of(pod).to_owned();
-        let label = |k: &str| pod.metadata.labels.as_ref().and_then(|l| l.get(k)).cloned();
-        if label(POD_NAME_LABEL).as_deref() == Some(pod_name.as_str()) {
+        let label = pod.metadata.labels.as_ref().and_then(|l| l.get(POD_NAME_LABEL));
+        if label.map(String::as_str) == pod.metadata.name.as_deref() {
             return Step::Continue;
         }
+        let pod_name = name_of(pod).to_owned();
         let ordinal = parent_and_ordinal(&pod_name).map(|(_, o)| o).unwrap_or_default();
         let updated: Result<_, StoreError> = self.cluster.store.pods.modify(self.ns, &pod_name, |p| {
             if p.metadata.uid != pod.metadata.uid {
@@ -845,14 +840,17 @@ impl SetSync<'_> {
         if self.claim_templates().is_empty() {
             return Step::Continue;
         }
-        let Some(pod) = self.owned_pod(pod_name) else { return Step::Continue };
-        let Some(pod_uid) = pod.metadata.uid.clone() else { return Step::Continue };
         let want_set = self.delete_claims_with_set && (in_range || !self.delete_claims_on_scale);
         let want_pod = self.delete_claims_on_scale && !in_range;
-        let templates: Vec<String> = self.claim_templates().iter().map(|t| name_of(t).to_owned()).collect();
-        for template in templates {
-            let claim_name = format!("{template}-{pod_name}");
+        for i in 0..self.claim_templates().len() {
+            let claim_name = format!("{}-{pod_name}", name_of(&self.claim_templates()[i]));
             let Some(claim) = self.view.claims.get(&claim_name).cloned() else { continue };
+            if !want_set && !want_pod && claim.metadata.owner_references.as_ref().is_none_or(|r| r.is_empty()) {
+                // Retain/Retain (the default) and an unowned claim: nothing to do.
+                continue;
+            }
+            let Some(pod) = self.owned_pod(pod_name) else { return Step::Continue };
+            let Some(pod_uid) = pod.metadata.uid.clone() else { return Step::Continue };
             let refs = claim.metadata.owner_references.clone().unwrap_or_default();
             let ours = |r: &OwnerReference| r.uid == self.uid || r.uid == pod_uid;
             let stale = refs.iter().any(|r| {
@@ -954,33 +952,40 @@ impl SetSync<'_> {
         let partition = strategy.and_then(|s| s.rolling_update.as_ref()).and_then(|r| r.partition).unwrap_or(0).max(0);
         let from = usize::try_from(partition).unwrap_or(usize::MAX);
         for pod_name in replica_names.iter().skip(from).rev() {
-            let Some(pod) = self.owned_pod(pod_name) else { return };
-            if revision_of(&pod) != self.update.name && !is_terminating(&pod) {
+            let Some(pod) = self.owned_pod_ref(pod_name) else { return };
+            if revision_of(pod) != self.update.name && !is_terminating(pod) {
+                let pod = pod.clone();
                 self.delete_pod(&pod);
                 return;
             }
-            if !is_healthy(&pod) {
+            if !is_healthy(pod) {
                 return;
             }
         }
     }
 
     /// Writes the status computed from the owned pods, if it changed.
-    fn write_status(&mut self, names: &[String], collision_count: i32) {
+    fn write_status(&mut self, names: &[&str], collision_count: i32) {
         let (mut replicas, mut ready, mut available, mut current, mut updated) = (0, 0, 0, 0, 0);
+        let mut due = Due::default();
         for name in names {
-            let Some(pod) = self.owned_pod(name) else { continue };
-            let created = !phase(&pod).is_empty();
+            let Some(pod) = self.owned_pod_ref(name) else { continue };
+            let created = !phase(pod).is_empty();
             replicas += i32::from(created);
-            if is_running_and_ready(&pod) {
+            if is_running_and_ready(pod) {
                 ready += 1;
-                available += i32::from(self.is_available(&pod));
+                match available_at(pod, self.min_ready) {
+                    Some(t) if t <= self.now => available += 1,
+                    Some(t) => due.at(t),
+                    None => {}
+                }
             }
-            if created && !is_terminating(&pod) {
-                current += i32::from(revision_of(&pod) == self.current.name);
-                updated += i32::from(revision_of(&pod) == self.update.name);
+            if created && !is_terminating(pod) {
+                current += i32::from(revision_of(pod) == self.current.name);
+                updated += i32::from(revision_of(pod) == self.update.name);
             }
         }
+        self.due.merge(due.0);
         let mut current_revision = self.current.name.clone();
         let rolling = self
             .sts
@@ -1025,10 +1030,10 @@ impl SetSync<'_> {
 
     /// Deletes the oldest revisions beyond `revisionHistoryLimit` that are neither
     /// current, nor the update revision, nor used by a pod.
-    fn truncate_history(&self, revisions: &[Arc<ControllerRevision>], names: &[String]) {
+    fn truncate_history(&self, revisions: &[Arc<ControllerRevision>], names: &[&str]) {
         let limit = self.sts.spec.as_ref().and_then(|s| s.revision_history_limit).unwrap_or(10).max(0);
-        let mut live: HashSet<String> = [self.current.name.clone(), self.update.name.clone()].into();
-        live.extend(names.iter().filter_map(|n| self.view.pods.get(n)).map(|p| revision_of(p).to_owned()));
+        let mut live: HashSet<&str> = [self.current.name.as_str(), self.update.name.as_str()].into();
+        live.extend(names.iter().filter_map(|n| self.view.pods.get(*n)).map(|p| revision_of(p)));
         let history: Vec<&Arc<ControllerRevision>> =
             revisions.iter().filter(|r| !live.contains(name_of(r.as_ref()))).collect();
         let excess = history.len().saturating_sub(usize::try_from(limit).unwrap_or(0));

@@ -184,8 +184,8 @@ fn reconcile_claim(ctx: &Ctx, claim: &Arc<PersistentVolumeClaim>, pass: &mut Pas
         return;
     }
     let uid = claim.metadata.uid.as_deref().unwrap_or_default();
-    let spec = claim.spec.clone().unwrap_or_default();
-    if let Some(volume) = spec.volume_name.as_deref().filter(|v| !v.is_empty()) {
+    let spec = claim.spec.as_ref();
+    if let Some(volume) = spec.and_then(|s| s.volume_name.as_deref()).filter(|v| !v.is_empty()) {
         match pass.volumes.get(volume).copied() {
             Some(pv) => {
                 let back = pv.spec.as_ref().and_then(|s| s.claim_ref.as_ref());
@@ -233,7 +233,7 @@ fn reconcile_claim(ctx: &Ctx, claim: &Arc<PersistentVolumeClaim>, pass: &mut Pas
         bind_volume(cluster, claim, &pv, pass, true);
         return;
     }
-    let class_name = spec.storage_class_name.clone().unwrap_or_default();
+    let class_name = spec.and_then(|s| s.storage_class_name.clone()).unwrap_or_default();
     if class_name.is_empty() {
         claim_event(
             cluster,
@@ -450,26 +450,30 @@ fn bind_volume(cluster: &Cluster, claim: &PersistentVolumeClaim, pv: &Persistent
 /// Completes the claim's side of a binding: `volumeName`, annotations and status.
 /// Writes only when something is missing, so bound claims cost nothing on later passes.
 fn finish_binding(cluster: &Cluster, claim: &PersistentVolumeClaim, pv: &PersistentVolume, by_controller: bool) {
+    let provisioner = pv.metadata.annotations.as_ref().and_then(|a| a.get(PROVISIONED_BY));
+    let complete = |c: &PersistentVolumeClaim| {
+        let has = |k: &str, v: &str| c.metadata.annotations.as_ref().and_then(|a| a.get(k)).is_some_and(|x| x == v);
+        let status = c.status.as_ref();
+        let vs = pv.spec.as_ref();
+        c.spec.as_ref().and_then(|s| s.volume_name.as_deref()) == pv.metadata.name.as_deref()
+            && has(BIND_COMPLETED, "yes")
+            && (!by_controller || has(BOUND_BY_CONTROLLER, "yes"))
+            && provisioner.is_none_or(|p| STORAGE_PROVISIONER.iter().all(|k| has(k, p)))
+            && status.and_then(|s| s.phase.as_deref()) == Some("Bound")
+            && status.and_then(|s| s.capacity.as_ref()) == vs.and_then(|s| s.capacity.as_ref())
+            && status.and_then(|s| s.access_modes.as_ref()) == vs.and_then(|s| s.access_modes.as_ref())
+    };
+    if complete(claim) {
+        return;
+    }
     let volume = name_of(pv);
     let spec = pv.spec.clone().unwrap_or_default();
-    let provisioner = pv.metadata.annotations.as_ref().and_then(|a| a.get(PROVISIONED_BY)).cloned();
     let mut annotations: Vec<(&str, String)> = vec![(BIND_COMPLETED, "yes".to_owned())];
     if by_controller {
         annotations.push((BOUND_BY_CONTROLLER, "yes".to_owned()));
     }
-    if let Some(p) = &provisioner {
+    if let Some(p) = provisioner {
         annotations.extend(STORAGE_PROVISIONER.iter().map(|k| (*k, p.clone())));
-    }
-    let complete = |c: &PersistentVolumeClaim| {
-        let status = c.status.as_ref();
-        c.spec.as_ref().and_then(|s| s.volume_name.as_deref()) == Some(volume)
-            && annotations.iter().all(|(k, v)| c.metadata.annotations.as_ref().and_then(|a| a.get(*k)) == Some(v))
-            && status.and_then(|s| s.phase.as_deref()) == Some("Bound")
-            && status.and_then(|s| s.capacity.as_ref()) == spec.capacity.as_ref()
-            && status.and_then(|s| s.access_modes.as_ref()) == spec.access_modes.as_ref()
-    };
-    if complete(claim) {
-        return;
     }
     let r: Result<_, StoreError> = cluster.store.pvcs.modify(namespace_of(claim), name_of(claim), |c| {
         if c.metadata.uid != claim.metadata.uid || complete(c) {
