@@ -49,8 +49,8 @@ async fn reflector_survives_timeouts_and_expired_versions() {
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(store.state().len(), 4, "the reflector saw web-3 across re-watches");
 
-    // Forget all history: the next re-watch gets 410 Expired and must re-list.
-    lab.running.cluster.store.compact();
+    // End the open watch and forget all history: the re-watch gets 410 Expired and must re-list.
+    lab.running.cluster.store.expire_watches();
     let scaled = lab.kubectl(&["scale", "sts", "web", "--replicas=2"]);
     assert!(scaled.status.success());
     lab.advance(60.0);

@@ -154,6 +154,7 @@ async fn run<K: ApiKind>(
         }
     }
     let mut feed = start.feed;
+    let mut expired = start.expired;
     let deadline = tokio::time::sleep(timeout.unwrap_or(Duration::from_secs(60 * 60 * 24 * 365)));
     tokio::pin!(deadline);
     let mut tick = tokio::time::interval(BOOKMARK_EVERY);
@@ -162,6 +163,7 @@ async fn run<K: ApiKind>(
         tokio::select! {
             _ = &mut deadline => return,
             _ = out.tx.closed() => return,
+            _ = expired.changed() => return,
             _ = tick.tick(), if bookmarks => {
                 let rv = collection.consistent_rv();
                 // Everything up to `rv` is queued in the feed: deliver it before saying so.

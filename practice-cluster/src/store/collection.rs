@@ -54,6 +54,8 @@ pub struct WatchStart<K> {
     pub replay: Vec<Arc<Change<K>>>,
     /// Every later change.
     pub feed: broadcast::Receiver<Arc<Change<K>>>,
+    /// Changes when the watch must end because its history was expired.
+    pub expired: tokio::sync::watch::Receiver<u64>,
 }
 
 struct Inner<K> {
@@ -68,6 +70,7 @@ pub struct Collection<K> {
     shared: Arc<Shared>,
     inner: RwLock<Inner<K>>,
     feed: broadcast::Sender<Arc<Change<K>>>,
+    expired: tokio::sync::watch::Sender<u64>,
     history_cap: usize,
 }
 
@@ -94,6 +97,7 @@ impl<K: Object> Collection<K> {
             shared,
             inner: RwLock::new(Inner { objects: BTreeMap::new(), history: VecDeque::new(), compacted: 0 }),
             feed,
+            expired: tokio::sync::watch::Sender::new(0),
             history_cap: history_cap.max(1),
         }
     }
@@ -248,6 +252,7 @@ impl<K: Object> Collection<K> {
     pub fn watch(&self, from: Option<u64>) -> Result<WatchStart<K>, StoreError> {
         let inner = self.read();
         let feed = self.feed.subscribe();
+        let expired = self.expired.subscribe();
         let replay = match from {
             None => {
                 let rv = self.shared.current_rv();
@@ -264,7 +269,17 @@ impl<K: Object> Collection<K> {
                 inner.history.iter().filter(|c| c.rv > v).cloned().collect()
             }
         };
-        Ok(WatchStart { replay, feed })
+        Ok(WatchStart { replay, feed, expired })
+    }
+
+    /// Forgets every change up to `rv` and ends the open watches, so clients must
+    /// resume, get `410 Expired`, and list again.
+    pub fn expire(&self, rv: u64) {
+        let mut inner = self.write();
+        inner.history.clear();
+        inner.compacted = rv;
+        drop(inner);
+        self.expired.send_modify(|n| *n += 1);
     }
 
     /// Forgets this kind's watch history.

@@ -150,6 +150,15 @@ impl Store {
         }
     }
 
+    /// Forces every client to re-list: takes a fresh resourceVersion, forgets all
+    /// history before it and ends every open watch. A client resuming from any
+    /// version it has seen gets `410 Expired` (what a long partition from an etcd
+    /// that compacted meanwhile looks like). Used by tests and teachers' drills.
+    pub fn expire_watches(&self) {
+        let rv = self.shared.next_rv();
+        crate::for_each_collection!(self, |c| c.expire(rv));
+    }
+
     /// Forgets all watch history, so any watch resuming from an older
     /// resourceVersion gets `410 Expired` (what etcd compaction does).
     pub fn compact(&self) {
