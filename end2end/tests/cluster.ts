@@ -71,3 +71,16 @@ export async function reset(page: Page, request: APIRequestContext) {
   await page.goto("/");
   await allReady(page, 3);
 }
+
+/** A pod object from the practice cluster's API. */
+export async function pod(request: APIRequestContext, name: string): Promise<any> {
+  const res = await request.get(`${CLUSTER}${NS}/pods/${name}`);
+  expect(res.status()).toBe(200);
+  return res.json();
+}
+
+/** When a pod became Ready, from its Ready condition. */
+export function readyAt(p: any): number {
+  const c = (p.status?.conditions ?? []).find((c: any) => c.type === "Ready" && c.status === "True");
+  return c ? Date.parse(c.lastTransitionTime) : NaN;
+}

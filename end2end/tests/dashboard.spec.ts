@@ -1,7 +1,7 @@
 // What a class sees on the projector, checked in Chromium against the built site on
 // the practice cluster.
 import { expect, test } from "@playwright/test";
-import { allReady, annotate, hydrated, reset, snapshot, visit } from "./cluster";
+import { allReady, annotate, hydrated, pod, readyAt, reset, snapshot, visit } from "./cluster";
 
 const shots = "test-results/screenshots";
 
@@ -114,7 +114,7 @@ test("switching the policy changes the label and leaves pods and counts untouche
 });
 
 for (const policy of ["OrderedReady", "Parallel"]) {
-  test(`scaling 3 to 5 under ${policy}`, async ({ page }) => {
+  test(`scaling 3 to 5 under ${policy}`, async ({ page, request }) => {
     await page.goto("/");
     await hydrated(page);
     if (policy === "Parallel") {
@@ -127,16 +127,19 @@ for (const policy of ["OrderedReady", "Parallel"]) {
     await page.getByTestId("scale-up").click();
     await expect(page.getByTestId("sts-replicas")).toHaveText("5");
     await expect(page.getByTestId("pod-web-4")).toBeVisible({ timeout: 60_000 });
-    const web3Ready = (await page.getByTestId("pod-web-3").getByTestId("ready").innerText()) === "1/1";
-    if (policy === "OrderedReady") {
-      // web-4 is only created once web-3 is Running and Ready.
-      expect(web3Ready).toBe(true);
-    } else {
-      // Both are created at once: web-4 appears while web-3 is still starting.
-      expect(web3Ready).toBe(false);
-    }
+    const web3ReadyOnScreen = (await page.getByTestId("pod-web-3").getByTestId("ready").innerText()) === "1/1";
     await page.screenshot({ path: `${shots}/scale-${policy}-1280x720.png` });
     await allReady(page, 5);
+    // The cluster's own record of the order: when web-4 was created versus when web-3 became Ready.
+    const web4Created = Date.parse((await pod(request, "web-4")).metadata.creationTimestamp);
+    const web3Ready = readyAt(await pod(request, "web-3"));
+    if (policy === "OrderedReady") {
+      expect(web3ReadyOnScreen).toBe(true);
+      expect(web4Created).toBeGreaterThanOrEqual(web3Ready);
+    } else {
+      expect(web3ReadyOnScreen).toBe(false);
+      expect(web4Created).toBeLessThan(web3Ready);
+    }
   });
 }
 
