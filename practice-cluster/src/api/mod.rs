@@ -7,6 +7,7 @@
 pub mod discovery;
 pub mod error;
 pub mod patch;
+pub mod pods;
 pub mod query;
 pub mod resource;
 pub mod scale;
@@ -19,7 +20,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{any, get};
 use serde_json::Value;
 use tower_http::trace::TraceLayer;
 
@@ -45,6 +46,14 @@ pub fn router(cluster: Arc<Cluster>) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/livez", get(|| async { "ok" }))
         .route("/readyz", get(|| async { "ok" }))
+        .route("/api/v1/namespaces/{ns}/pods/{name}/exec", get(pods::exec).post(pods::exec_spdy))
+        .route("/api/v1/namespaces/{ns}/pods/{name}/log", get(pods::log))
+        .route("/api/v1/namespaces/{ns}/pods/{name}/proxy", any(pods::proxy_root))
+        .route("/api/v1/namespaces/{ns}/pods/{name}/proxy/", any(pods::proxy_root))
+        .route("/api/v1/namespaces/{ns}/pods/{name}/proxy/{*path}", any(pods::proxy))
+        .route("/api/v1/namespaces/{ns}/services/{name}/proxy", any(pods::service_proxy_root))
+        .route("/api/v1/namespaces/{ns}/services/{name}/proxy/", any(pods::service_proxy_root))
+        .route("/api/v1/namespaces/{ns}/services/{name}/proxy/{*path}", any(pods::service_proxy))
         .fallback(dispatch)
         .layer(TraceLayer::new_for_http())
         .with_state(cluster)

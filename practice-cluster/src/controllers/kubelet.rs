@@ -568,7 +568,7 @@ impl PodSync<'_> {
             c.restart_count += 1;
         }
         c.ever_started = true;
-        c.state = ContainerState::Running(Instance {
+        c.state = ContainerState::Running(Box::new(Instance {
             id: new_container_id(),
             started_at: at,
             started,
@@ -580,7 +580,7 @@ impl PodSync<'_> {
             env,
             cwd,
             app,
-        });
+        }));
     }
 
     /// Runs the probes of one container that are due; returns whether one killed it.

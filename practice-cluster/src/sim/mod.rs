@@ -488,6 +488,44 @@ impl Cluster {
         argv: &[String],
         stdin: &[u8],
     ) -> Result<ExecOutput, ApiError> {
+        self.exec_in(ns, pod, container, None, argv, stdin)
+    }
+
+    /// [`Cluster::exec_with_stdin`] in working directory `cwd` (the container's own by
+    /// default), for interactive shells that remember `cd`.
+    pub fn exec_in(
+        &self,
+        ns: &str,
+        pod: &str,
+        container: Option<&str>,
+        cwd: Option<&str>,
+        argv: &[String],
+        stdin: &[u8],
+    ) -> Result<ExecOutput, ApiError> {
+        if argv.is_empty() {
+            return Err(ApiError::bad_request("you must specify at least one command for the container"));
+        }
+        let (p, running) = self.exec_target(ns, pod, container)?;
+        let target = ExecTarget {
+            cluster: self,
+            pod: &p,
+            ip: running.ip,
+            mounts: &running.mounts,
+            env: &running.env,
+            cwd: cwd.unwrap_or(&running.cwd),
+            own: running.own,
+        };
+        Ok(run_in(target, argv, stdin, None))
+    }
+
+    /// Checks that a command could run in a container of pod `ns/pod` now, with the
+    /// errors Kubernetes gives; returns the container's name.
+    pub fn exec_check(&self, ns: &str, pod: &str, container: Option<&str>) -> Result<String, ApiError> {
+        let (p, _) = self.exec_target(ns, pod, container)?;
+        Ok(pick_container(&p, container)?.name.clone())
+    }
+
+    fn exec_target(&self, ns: &str, pod: &str, container: Option<&str>) -> Result<(std::sync::Arc<Pod>, Running), ApiError> {
         let p = self.pod_or_404(ns, pod)?;
         let c = pick_container(&p, container)?;
         if let Some(phase @ ("Succeeded" | "Failed")) = p.status.as_ref().and_then(|s| s.phase.as_deref()) {
@@ -495,22 +533,10 @@ impl Cluster {
                 "cannot exec into a container in a completed pod; current phase is {phase}"
             )));
         }
-        if argv.is_empty() {
-            return Err(ApiError::bad_request("you must specify at least one command for the container"));
-        }
         let running = self.running(&p, &c.name).ok_or_else(|| {
             ApiError::bad_request(format!("unable to upgrade connection: container not found (\"{}\")", c.name))
         })?;
-        let target = ExecTarget {
-            cluster: self,
-            pod: &p,
-            ip: running.ip,
-            mounts: &running.mounts,
-            env: &running.env,
-            cwd: &running.cwd,
-            own: running.own,
-        };
-        Ok(run_in(target, argv, stdin, None))
+        Ok((p, running))
     }
 
     /// Snapshots the running instance of `container` in `pod`.

@@ -6,11 +6,11 @@
 
 use std::collections::VecDeque;
 use std::net::Ipv4Addr;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use jiff::{SignedDuration, Timestamp};
-use tokio::sync::Notify;
+use tokio::sync::watch;
 
 use super::app::App;
 use super::fs::{Fs, MountTable};
@@ -27,13 +27,19 @@ pub struct LogLine {
     pub text: String,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct LogInner {
     lines: Mutex<VecDeque<LogLine>>,
-    /// Lines ever written, so a follower knows what it has not seen yet.
-    written: AtomicU64,
+    /// Lines ever written, so a follower knows what it has not seen yet; also the bell
+    /// followers wait on.
+    written: watch::Sender<u64>,
     closed: AtomicBool,
-    bell: Notify,
+}
+
+impl Default for LogInner {
+    fn default() -> Self {
+        LogInner { lines: Mutex::default(), written: watch::Sender::new(0), closed: AtomicBool::new(false) }
+    }
 }
 
 /// One container instance's output: shared by the instance, `kubectl logs` readers and
@@ -49,9 +55,7 @@ impl Logs {
             lines.pop_front();
         }
         lines.push_back(LogLine { at, text: text.into() });
-        self.0.written.fetch_add(1, Ordering::SeqCst);
-        drop(lines);
-        self.0.bell.notify_waiters();
+        self.0.written.send_modify(|n| *n += 1);
     }
 
     /// Every line kept.
@@ -62,7 +66,7 @@ impl Logs {
     /// Lines written after the first `seen` ones, and the new total.
     pub fn since(&self, seen: u64) -> (Vec<LogLine>, u64) {
         let lines = self.0.lines.lock().unwrap_or_else(PoisonError::into_inner);
-        let total = self.0.written.load(Ordering::SeqCst);
+        let total = *self.0.written.borrow();
         let new = usize::try_from(total.saturating_sub(seen)).unwrap_or(usize::MAX).min(lines.len());
         (lines.iter().skip(lines.len() - new).cloned().collect(), total)
     }
@@ -70,7 +74,7 @@ impl Logs {
     /// Marks the instance as ended, waking followers.
     pub fn close(&self) {
         self.0.closed.store(true, Ordering::SeqCst);
-        self.0.bell.notify_waiters();
+        self.0.written.send_modify(|_| {});
     }
 
     /// Whether the instance has ended.
@@ -78,9 +82,9 @@ impl Logs {
         self.0.closed.load(Ordering::SeqCst)
     }
 
-    /// Resolves at the next line or close (call [`Logs::since`] after registering).
-    pub fn changed(&self) -> tokio::sync::futures::Notified<'_> {
-        self.0.bell.notified()
+    /// A receiver that wakes at every new line and at the end.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.0.written.subscribe()
     }
 }
 
@@ -199,7 +203,7 @@ pub enum ContainerState {
         until: Timestamp,
     },
     /// Running: see the instance.
-    Running(Instance),
+    Running(Box<Instance>),
     /// Exited and not (yet) restarted; see `last_exit`.
     Exited,
     /// Waiting out the restart back-off.
@@ -250,7 +254,7 @@ impl ContainerRuntime {
     /// The running instance, if any.
     pub fn instance(&self) -> Option<&Instance> {
         match &self.state {
-            ContainerState::Running(i) => Some(i),
+            ContainerState::Running(i) => Some(i.as_ref()),
             _ => None,
         }
     }
@@ -258,7 +262,7 @@ impl ContainerRuntime {
     /// The running instance, mutably.
     pub fn instance_mut(&mut self) -> Option<&mut Instance> {
         match &mut self.state {
-            ContainerState::Running(i) => Some(i),
+            ContainerState::Running(i) => Some(i.as_mut()),
             _ => None,
         }
     }

@@ -496,3 +496,78 @@ fn a_startup_probe_holds_back_readiness_and_liveness() {
     at(&c, 7.5);
     assert_eq!(row(&c, "s").0, "1/1");
 }
+
+#[test]
+fn ten_minutes_of_running_ends_a_crash_streak() {
+    let c = cluster();
+    create_pod(&c, "p", json!({"containers": [container(json!({}))]}));
+    annotate(&c, "p", super::app::CRASH, Some("true"));
+    // Crashes at 2.5 (restart at once) and 3.5 (back-off 10 s): restarts at 13.5 healed.
+    at(&c, 3.5);
+    annotate(&c, "p", super::app::CRASH, None);
+    at(&c, 13.5);
+    assert_eq!(row(&c, "p"), ("1/1".into(), "Running".into(), "2 (10s ago)".into()));
+    // Eleven minutes later it crashes again: the streak is over, so no back-off.
+    at(&c, 13.5 + 660.0);
+    annotate(&c, "p", super::app::CRASH, Some("true"));
+    assert_eq!(row(&c, "p"), ("1/1".into(), "Running".into(), "3 (0s ago)".into()));
+    // The next crash, a second later, starts a new streak at 10 s.
+    at(&c, 13.5 + 661.0);
+    assert_eq!(status(&c, "p"), "CrashLoopBackOff");
+    let cs = pod(&c, "p").status.clone().and_then(|s| s.container_statuses).expect("statuses");
+    let message = cs[0].state.as_ref().and_then(|s| s.waiting.as_ref()).and_then(|w| w.message.clone()).unwrap_or_default();
+    assert!(message.starts_with("back-off 10s "), "{message}");
+}
+
+#[test]
+fn pods_reach_each_other_by_their_stable_dns_names() {
+    let c = cluster();
+    let svc: k8s_openapi::api::core::v1::Service = serde_json::from_value(json!({
+        "metadata": {"name": "web"},
+        "spec": {"clusterIP": "None", "selector": {"app": "web"}, "ports": [{"name": "http", "port": 8000}]},
+    }))
+    .expect("service");
+    crate::ops::create(&c, Some("default"), svc, false).expect("create service");
+    for name in ["web-0", "web-1"] {
+        let pod: Pod = serde_json::from_value(json!({
+            "metadata": {"name": name, "labels": {"app": "web"}},
+            "spec": {"hostname": name, "subdomain": "web", "containers": [container(json!({}))]},
+        }))
+        .expect("pod");
+        crate::ops::create(&c, Some("default"), pod, false).expect("create pod");
+    }
+    at(&c, 2.0);
+    let sh = |pod: &str, script: &str| c.exec("default", pod, None, &argv(&["sh", "-c", script])).expect("exec");
+    let out = sh("web-0", "curl -s web-1.web:8000/");
+    assert_eq!(out.stdout_text(), "Hello from web-1! This is visit number 1.\n", "{}", out.stderr_text());
+    let out = sh("web-1", "curl -s http://web-0.web.default.svc.cluster.local:8000/visits");
+    assert_eq!(out.stdout_text(), "0\n");
+    let out = sh("web-0", "curl -s localhost:8000/; hostname");
+    assert_eq!(out.stdout_text(), "Hello from web-0! This is visit number 1.\nweb-0\n");
+    let logs = |pod: &str| -> Vec<String> { c.logs("default", pod, None, false).expect("logs").into_iter().map(|l| l.text).collect() };
+    assert_eq!(logs("web-1"), ["Listening on :8000", "GET / 200 visit=1"]);
+    assert_eq!(logs("web-0"), ["Listening on :8000", "GET /visits 200", "GET / 200 visit=1"]);
+
+    crate::ops::delete::<Pod>(&c, "default", "web-1", &crate::ops::DeleteOptions::default()).expect("delete");
+    c.settle();
+    let out = sh("web-0", "curl -sS web-1.web:8000/");
+    assert_eq!((out.exit_code, out.stderr_text().as_str()), (6, "curl: (6) Could not resolve host: web-1.web\n"));
+}
+
+#[test]
+fn an_exec_probe_runs_in_the_container_and_sees_its_files() {
+    let c = cluster();
+    let probe = json!({"livenessProbe": {"exec": {"command": ["cat", "/tmp/healthy"]}, "initialDelaySeconds": 5, "periodSeconds": 5, "failureThreshold": 1}});
+    create_pod(&c, "x", json!({"containers": [container(probe)]}));
+    at(&c, 2.0);
+    c.exec("default", "x", None, &argv(&["touch", "/tmp/healthy"])).expect("touch");
+    at(&c, 11.5);
+    assert_eq!(event_count(&c, "Unhealthy"), 0);
+    c.exec("default", "x", None, &argv(&["rm", "/tmp/healthy"])).expect("rm");
+    at(&c, 16.5);
+    assert_eq!(messages(&c, "Unhealthy"), ["Liveness probe failed: cat: can't open '/tmp/healthy': No such file or directory"]);
+    // The restarted container has a fresh root filesystem: still no /tmp/healthy.
+    assert_eq!(row(&c, "x").2, "1 (0s ago)");
+    let out = c.exec("default", "x", None, &argv(&["ls", "/tmp"])).expect("ls");
+    assert_eq!(out.stdout_text(), "");
+}
