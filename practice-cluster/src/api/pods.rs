@@ -37,6 +37,10 @@ const FRAME: usize = 32 * 1024;
 const MAX_LINE: usize = 64 * 1024;
 /// Most stdin a non-interactive command may be sent.
 const MAX_STDIN: usize = 16 << 20;
+/// How long to wait for the first byte of stdin before running without it.
+const STDIN_FIRST_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+/// How long stdin may pause once it has started.
+const STDIN_IDLE_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Subprotocols accepted, preferred first.
 const PROTOCOLS: [&str; 3] = ["v5.channel.k8s.io", "v4.channel.k8s.io", "channel.k8s.io"];
@@ -69,10 +73,11 @@ impl ExecQuery {
         })
     }
 
-    /// Whether this starts an interactive shell on a terminal.
+    /// Whether this starts an interactive shell on a terminal (`sh`, `bash -l`, ...).
     fn interactive_shell(&self) -> bool {
         let prog = self.command[0].rsplit('/').next().unwrap_or_default();
-        self.stdin && self.tty && matches!(prog, "sh" | "bash" | "ash") && self.command.len() == 1
+        let flags_only = self.command[1..].iter().all(|a| a.starts_with('-') && a != "-c");
+        self.stdin && self.tty && matches!(prog, "sh" | "bash" | "ash") && flags_only
     }
 }
 
@@ -212,10 +217,15 @@ async fn session(mut socket: WebSocket, cluster: Arc<Cluster>, ns: String, name:
     }
 }
 
-/// Reads channel 0 until the client closes it (v5), closes the socket, or sends too much.
+/// Reads channel 0 until the client closes it (v5), closes the socket, or sends too
+/// much. A client that sends nothing at all for a moment (a terminal's stdin that is
+/// not being typed into) gets the command run with empty input, so commands that do
+/// not read stdin finish as they would on a real node.
 async fn read_stdin(socket: &mut WebSocket) -> Vec<u8> {
     let mut data = Vec::new();
-    while let Some(Ok(msg)) = socket.recv().await {
+    loop {
+        let wait = if data.is_empty() { STDIN_FIRST_WAIT } else { STDIN_IDLE_WAIT };
+        let Ok(Some(Ok(msg))) = tokio::time::timeout(wait, socket.recv()).await else { break };
         match msg {
             Message::Binary(b) => match b.first() {
                 Some(&STDIN) => {

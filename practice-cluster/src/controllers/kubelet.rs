@@ -359,16 +359,17 @@ impl PodSync<'_> {
             self.stop(node, rt, deadline);
             return;
         }
-        for i in 0..rt.init.len() {
-            if rt.init[i].completed() {
-                continue;
+        // One init container at a time; whether it just finished or still runs, the
+        // next one (or the app containers) waits for a later pass.
+        match (0..rt.init.len()).find(|i| !rt.init[*i].completed()) {
+            Some(i) => {
+                self.step_container(node, rt, Slot::Init(i));
             }
-            self.step_container(node, rt, Slot::Init(i));
-            // Whether it just finished or still runs, the next one waits for a later pass.
-            return;
-        }
-        for i in 0..rt.containers.len() {
-            self.step_container(node, rt, Slot::App(i));
+            None => {
+                for i in 0..rt.containers.len() {
+                    self.step_container(node, rt, Slot::App(i));
+                }
+            }
         }
         if matches!(pod_phase(rt, self.restart_policy()), "Succeeded" | "Failed") {
             rt.finished = true;

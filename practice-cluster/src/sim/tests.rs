@@ -571,3 +571,24 @@ fn an_exec_probe_runs_in_the_container_and_sees_its_files() {
     let out = c.exec("default", "x", None, &argv(&["ls", "/tmp"])).expect("ls");
     assert_eq!(out.stdout_text(), "");
 }
+
+#[test]
+fn a_failed_init_container_fails_a_pod_that_never_restarts() {
+    let c = cluster();
+    create_pod(&c, "job", json!({
+        "restartPolicy": "Never",
+        "initContainers": [{"name": "check", "image": "busybox:1.36", "command": ["sh", "-c", "echo no volume >&2; exit 2"]}],
+        "containers": [container(json!({}))],
+    }));
+    at(&c, 1.5);
+    let p = pod(&c, "job");
+    assert_eq!(p.status.as_ref().and_then(|s| s.phase.as_deref()), Some("Failed"));
+    assert_eq!(row(&c, "job"), ("0/1".into(), "Init:Error".into(), "0".into()));
+    let logs = c.logs("default", "job", Some("check"), false).expect("logs");
+    assert_eq!(logs.iter().map(|l| l.text.as_str()).collect::<Vec<_>>(), ["no volume"]);
+    at(&c, 60.0);
+    assert_eq!(status(&c, "job"), "Init:Error");
+    crate::ops::delete::<Pod>(&c, "default", "job", &crate::ops::DeleteOptions::default()).expect("delete");
+    c.settle();
+    assert!(c.store.pods.get("default", "job").is_none(), "a finished pod goes at once");
+}
