@@ -375,7 +375,8 @@ fn unbound_claims_keep_the_pod_pending_until_bound() {
     let c = cluster();
     let pvc: PersistentVolumeClaim = serde_json::from_value(json!({
         "metadata": {"name": "data-web-0"},
-        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}},
+        // A class nobody provisions, so the claim stays unbound until the test binds it.
+        "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "manual", "resources": {"requests": {"storage": "1Gi"}}},
     }))
     .expect("pvc");
     crate::ops::create(&c, Some("default"), pvc, false).expect("create pvc");
