@@ -254,84 +254,18 @@ pub(crate) fn root_fs(pod: &Pod, ip: Ipv4Addr, zone: &str) -> Fs {
 
 /// The DNS search domains of a pod in `ns`, as in its `/etc/resolv.conf`.
 pub fn search_domains(ns: &str, zone: &str) -> Vec<String> {
-    vec![format!("{ns}.svc.{zone}"), format!("svc.{zone}"), zone.to_owned()]
+    crate::dns::search_domains(ns, zone)
 }
 
-/// Resolves `name` as a pod in `ns` would (search domains first, like `ndots:5`):
-/// Service names to their cluster IP (headless ones to their ready pods' IPs), and
-/// `<hostname>.<service>` names to the pod with that `spec.hostname` and
-/// `spec.subdomain`. Returns the name that answered and its addresses.
-///
-/// This reads the store directly; it is the one place to switch to the cluster DNS
-/// module once that exists.
+/// Resolves `name` as a pod in `ns` would, through the cluster DNS (search domains
+/// first, `ndots:5`). Returns the name that answered and its addresses.
 pub fn resolve_name(cluster: &Cluster, ns: &str, name: &str) -> Option<(String, Vec<Ipv4Addr>)> {
     let zone = cluster.config.cluster_domain.as_str();
-    let name = name.trim().to_ascii_lowercase();
-    let candidates: Vec<String> = match name.strip_suffix('.') {
-        Some(absolute) => vec![absolute.to_owned()],
-        None => search_domains(ns, zone).iter().map(|s| format!("{name}.{s}")).chain([name.clone()]).collect(),
-    };
-    candidates.into_iter().find_map(|fqdn| {
-        let ips = resolve_fqdn(cluster, zone, &fqdn)?;
-        (!ips.is_empty()).then_some((fqdn, ips))
-    })
-}
-
-/// Whether the pod's Ready condition is True.
-fn pod_ready(pod: &Pod) -> bool {
-    pod.status
-        .as_ref()
-        .and_then(|s| s.conditions.as_ref())
-        .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+    crate::dns::lookup(&cluster.store, zone, name, &search_domains(ns, zone)).filter(|(_, ips)| !ips.is_empty())
 }
 
 fn pod_ip(pod: &Pod) -> Option<Ipv4Addr> {
     pod.status.as_ref()?.pod_ip.as_deref()?.parse().ok()
-}
-
-/// The A records of one fully qualified name.
-fn resolve_fqdn(cluster: &Cluster, zone: &str, fqdn: &str) -> Option<Vec<Ipv4Addr>> {
-    let rest = fqdn.strip_suffix(zone)?.strip_suffix('.')?;
-    let labels: Vec<&str> = rest.split('.').collect();
-    match labels.as_slice() {
-        [svc, ns, "svc"] => {
-            let service = cluster.store.services.get(ns, svc)?;
-            let spec = service.spec.as_ref()?;
-            match spec.cluster_ip.as_deref() {
-                Some(ip) if ip != "None" && !ip.is_empty() => Some(ip.parse().ok().into_iter().collect()),
-                _ => {
-                    let selector = spec.selector.clone().unwrap_or_default();
-                    let publish = spec.publish_not_ready_addresses.unwrap_or(false);
-                    let (pods, _) = cluster.store.pods.list(Some(ns));
-                    Some(
-                        pods.iter()
-                            .filter(|p| !selector.is_empty() && p.metadata.deletion_timestamp.is_none())
-                            .filter(|p| {
-                                let labels = p.metadata.labels.as_ref();
-                                selector.iter().all(|(k, v)| labels.and_then(|l| l.get(k)) == Some(v))
-                            })
-                            .filter(|p| publish || pod_ready(p))
-                            .filter_map(|p| pod_ip(p))
-                            .collect(),
-                    )
-                }
-            }
-        }
-        [host, svc, ns, "svc"] => {
-            let service = cluster.store.services.get(ns, svc)?;
-            let publish = service.spec.as_ref().and_then(|s| s.publish_not_ready_addresses).unwrap_or(false);
-            let (pods, _) = cluster.store.pods.list(Some(ns));
-            let pod = pods.iter().find(|p| {
-                let spec = p.spec.as_ref();
-                spec.and_then(|s| s.hostname.as_deref()) == Some(*host)
-                    && spec.and_then(|s| s.subdomain.as_deref()) == Some(*svc)
-                    && p.metadata.deletion_timestamp.is_none()
-            })?;
-            (publish || pod_ready(pod)).then(|| pod_ip(pod).into_iter().collect())
-        }
-        [dashed, _ns, "pod"] => Some(dashed.replace('-', ".").parse().ok().into_iter().collect()),
-        _ => None,
-    }
 }
 
 /// DNS as a container of one pod sees it.
