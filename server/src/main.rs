@@ -15,8 +15,20 @@ use server::visits::{self, Counts, Reader};
 use server::watch::{self, Health};
 use server::web::{self, AppState};
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+/// Worker stack size: rendering Leptos views recurses through deeply nested types,
+/// which in unoptimised builds needs more than tokio's 2 MiB default.
+const WORKER_STACK: usize = 16 * 1024 * 1024;
+
+fn main() -> anyhow::Result<()> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_stack_size(WORKER_STACK)
+        .build()
+        .context("starting the async runtime")?
+        .block_on(run())
+}
+
+async fn run() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,tower_http=warn".into()))
         .init();

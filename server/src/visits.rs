@@ -127,7 +127,7 @@ impl Reader {
         if status.as_ref().is_some_and(|s| s.status.as_deref() == Some("Failure")) {
             let err = err.trim();
             return Err(if err.contains("No such file") {
-                format!("no visits file yet ({err})")
+                "no visits file yet".to_owned()
             } else if err.is_empty() {
                 "cat failed".into()
             } else {

@@ -70,22 +70,21 @@ fn ContainerProbes(
                 view! { <p class="none">"No probes: Kubernetes treats the container as ready as soon as it runs."</p> }.into_any()
             } else {
                 view! {
-                    <table class="probe-table">
-                        <thead><tr><th>"Probe"</th><th>"Checks"</th><th>"Delay"</th><th>"Period"</th><th>"Timeout"</th><th>"Success/Failure"</th><th>"Now"</th></tr></thead>
-                        <tbody>
-                            {c.probes.into_iter().map(|p| view! {
-                                <tr data-testid=format!("probe-{}", p.kind)>
-                                    <td>{p.kind.clone()}</td>
-                                    <td class="mono">{p.action}</td>
-                                    <td>{format!("{}s", p.initial_delay_seconds)}</td>
-                                    <td>{format!("{}s", p.period_seconds)}</td>
-                                    <td>{format!("{}s", p.timeout_seconds)}</td>
-                                    <td>{format!("{} / {}", p.success_threshold, p.failure_threshold)}</td>
-                                    <td class=if p.passing { "pass" } else { "fail" }>{if p.passing { "passing" } else { "failing" }}</td>
-                                </tr>
-                            }).collect_view()}
-                        </tbody>
-                    </table>
+                    <ul class="probe-list">
+                        {c.probes.into_iter().map(|p| view! {
+                            <li data-testid=format!("probe-{}", p.kind)>
+                                <span class="probe-kind">{p.kind.clone()}</span>
+                                <span class=if p.passing { "probe-now pass" } else { "probe-now fail" }>
+                                    {if p.passing { "passing" } else { "failing" }}
+                                </span>
+                                <div class="mono probe-spec">{format!(
+                                    "{} delay={}s timeout={}s period={}s #success={} #failure={}",
+                                    p.action, p.initial_delay_seconds, p.timeout_seconds, p.period_seconds,
+                                    p.success_threshold, p.failure_threshold
+                                )}</div>
+                            </li>
+                        }).collect_view()}
+                    </ul>
                 }.into_any()
             }}
         </div>

@@ -28,42 +28,56 @@ pub fn StatefulSetPanel() -> impl IntoView {
         <section class="panel sts" data-testid="statefulset-panel">
             <h2>"StatefulSet " <span class="name">{move || sts().name}</span></h2>
             <dl class="facts">
-                <dt>"Ready"</dt>
-                <dd data-testid="sts-ready">{move || format!("{}/{}", sts().ready_replicas, sts().replicas)}</dd>
-                <dt>"Replicas"</dt>
-                <dd class="replicas">
-                    <Show when=move || !read_only()>
-                        <button class="step" aria-label="Scale down" data-testid="scale-down"
-                            on:click=move |_| scale_to(sts().replicas - 1)>"−"</button>
-                    </Show>
-                    <span data-testid="sts-replicas">{move || sts().replicas}</span>
-                    <Show when=move || !read_only()>
-                        <button class="step" aria-label="Scale up" data-testid="scale-up"
-                            on:click=move |_| scale_to(sts().replicas + 1)>"+"</button>
-                    </Show>
-                </dd>
-                <dt>"podManagementPolicy"</dt>
-                <dd>
-                    <span class="policy" data-testid="policy">{move || sts().pod_management_policy}</span>
-                    <Show when=move || !read_only()>
-                        <button class="toggle" data-testid="toggle-policy" on:click=move |_| {
-                            pending.set(Some(Pending::SetPolicy { statefulset: sts().name, to: other_policy().to_owned() }))
-                        }>{move || format!("Switch to {}", other_policy())}</button>
-                    </Show>
-                </dd>
-                <dt>"Service"</dt>
-                <dd>{move || sts().service_name}</dd>
-                <dt>"Update strategy"</dt>
-                <dd>{move || sts().update_strategy}</dd>
-                <dt>"Revisions"</dt>
-                <dd class="mono">{move || {
-                    let s = sts();
-                    if s.current_revision == s.update_revision { s.current_revision } else {
-                        format!("{} → {}", s.current_revision, s.update_revision)
-                    }
-                }}</dd>
-                <dt>"Age"</dt>
-                <dd>{move || sts().age}</dd>
+                <div class="fact">
+                    <dt>"Ready"</dt>
+                    <dd data-testid="sts-ready">{move || format!("{}/{}", sts().ready_replicas, sts().replicas)}</dd>
+                </div>
+                <div class="fact">
+                    <dt>"Replicas"</dt>
+                    <dd class="replicas">
+                        <Show when=move || !read_only()>
+                            <button class="step" aria-label="Scale down" data-testid="scale-down"
+                                on:click=move |_| scale_to(sts().replicas - 1)>"−"</button>
+                        </Show>
+                        <span data-testid="sts-replicas">{move || sts().replicas}</span>
+                        <Show when=move || !read_only()>
+                            <button class="step" aria-label="Scale up" data-testid="scale-up"
+                                on:click=move |_| scale_to(sts().replicas + 1)>"+"</button>
+                        </Show>
+                    </dd>
+                </div>
+                <div class="fact">
+                    <dt>"podManagementPolicy"</dt>
+                    <dd>
+                        <span class="policy" data-testid="policy">{move || sts().pod_management_policy}</span>
+                        <Show when=move || !read_only()>
+                            <button class="toggle" data-testid="toggle-policy" on:click=move |_| {
+                                pending.set(Some(Pending::SetPolicy { statefulset: sts().name, to: other_policy().to_owned() }))
+                            }>{move || format!("Switch to {}", other_policy())}</button>
+                        </Show>
+                    </dd>
+                </div>
+                <div class="fact">
+                    <dt>"Service"</dt>
+                    <dd>{move || sts().service_name}</dd>
+                </div>
+                <div class="fact">
+                    <dt>"Update strategy"</dt>
+                    <dd>{move || sts().update_strategy}</dd>
+                </div>
+                <div class="fact">
+                    <dt>"Revisions"</dt>
+                    <dd class="mono">{move || {
+                        let s = sts();
+                        if s.current_revision == s.update_revision { s.current_revision } else {
+                            format!("{} → {}", s.current_revision, s.update_revision)
+                        }
+                    }}</dd>
+                </div>
+                <div class="fact">
+                    <dt>"Age"</dt>
+                    <dd>{move || sts().age}</dd>
+                </div>
             </dl>
         </section>
     }

@@ -64,18 +64,20 @@ fn Live(
     provide_context(pending);
     view! {
         <main class="page">
-            <Header/>
-            <OutcomeBanner/>
+            {view! { <Header/> }.into_any()}
+            {view! { <OutcomeBanner/> }.into_any()}
             <Show
                 when=move || live.snapshot.with(|s| s.statefulset.is_some())
                 fallback=move || view! { <NoStatefulSet/> }
             >
+                // Erasing each panel's view type keeps the page's type (and the stack
+                // depth of rendering it) small.
                 <div class="grid">
-                    <StatefulSetPanel/>
-                    <PodsPanel/>
-                    <StoragePanel/>
-                    <ProbesPanel/>
-                    <DnsPanel/>
+                    {view! { <StatefulSetPanel/> }.into_any()}
+                    {view! { <PodsPanel/> }.into_any()}
+                    {view! { <StoragePanel/> }.into_any()}
+                    {view! { <ProbesPanel/> }.into_any()}
+                    {view! { <DnsPanel/> }.into_any()}
                 </div>
             </Show>
             <ConfirmDialog/>

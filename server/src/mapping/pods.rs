@@ -21,21 +21,22 @@ fn port_text(p: &IntOrString) -> String {
     }
 }
 
-/// What a probe checks, in words: `GET http://:8000/healthz`, `exec cat /tmp/healthy`, `tcp :8000`.
+/// What a probe checks, as `kubectl describe pod` words it:
+/// `http-get http://:http/healthz`, `exec [cat /tmp/healthy]`, `tcp-socket :8000`.
 pub fn probe_action(p: &Probe) -> String {
     if let Some(h) = &p.http_get {
         let scheme = h.scheme.as_deref().unwrap_or("HTTP").to_lowercase();
         let host = h.host.as_deref().unwrap_or_default();
-        return format!("GET {scheme}://{host}:{}{}", port_text(&h.port), h.path.as_deref().unwrap_or("/"));
+        return format!("http-get {scheme}://{host}:{}{}", port_text(&h.port), h.path.as_deref().unwrap_or("/"));
     }
     if let Some(e) = &p.exec {
-        return format!("exec {}", e.command.as_deref().unwrap_or_default().join(" "));
+        return format!("exec [{}]", e.command.as_deref().unwrap_or_default().join(" "));
     }
     if let Some(t) = &p.tcp_socket {
-        return format!("tcp {}:{}", t.host.as_deref().unwrap_or_default(), port_text(&t.port));
+        return format!("tcp-socket {}:{}", t.host.as_deref().unwrap_or_default(), port_text(&t.port));
     }
     if let Some(g) = &p.grpc {
-        return format!("grpc :{}", g.port);
+        return format!("grpc <pod>:{} {}", g.port, g.service.as_deref().unwrap_or_default());
     }
     "unknown".to_owned()
 }
@@ -170,14 +171,14 @@ mod tests {
             http_get: Some(HTTPGetAction { path: Some("/healthz".into()), port: IntOrString::String("http".into()), ..Default::default() }),
             ..Default::default()
         };
-        assert_eq!(probe_action(&http), "GET http://:http/healthz");
+        assert_eq!(probe_action(&http), "http-get http://:http/healthz");
         let exec = Probe {
             exec: Some(ExecAction { command: Some(vec!["cat".into(), "/tmp/healthy".into()]) }),
             ..Default::default()
         };
-        assert_eq!(probe_action(&exec), "exec cat /tmp/healthy");
+        assert_eq!(probe_action(&exec), "exec [cat /tmp/healthy]");
         let tcp = Probe { tcp_socket: Some(TCPSocketAction { port: IntOrString::Int(8000), host: None }), ..Default::default() };
-        assert_eq!(probe_action(&tcp), "tcp :8000");
+        assert_eq!(probe_action(&tcp), "tcp-socket :8000");
     }
 
     #[test]
