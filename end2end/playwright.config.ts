@@ -30,9 +30,9 @@ export default defineConfig({
     },
   },
   webServer: {
-    // The release build made by `cargo leptos build --release`, run from the workspace root.
+    // The release build made by `cargo leptos build --release` (STSLAB_BIN overrides), run from the workspace root.
     command:
-      "./target/release/stslab --listen 127.0.0.1:3300 --practice-listen 127.0.0.1:16480 " +
+      (process.env.STSLAB_BIN ?? "./target/release/stslab") + " --listen 127.0.0.1:3300 --practice-listen 127.0.0.1:16480 " +
       "--practice-kubeconfig target/e2e.kubeconfig --state-dir target/e2e-state --visits-every 0.5",
     cwd: "..",
     url: `${DASHBOARD}/api/snapshot`,

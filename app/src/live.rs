@@ -49,6 +49,37 @@ fn upsert<T: Clone + Send + Sync + 'static>(
     }
 }
 
+/// Makes `rows` show exactly `items`, in order: rows whose key stays keep their
+/// signal (updated in place, so the row on screen stays bound to it), new keys get
+/// a new signal, and missing keys are dropped.
+fn sync_rows<T: Clone + PartialEq + Send + Sync + 'static>(
+    rows: Rows<T>,
+    owner: StoredValue<Owner>,
+    items: &[T],
+    key: impl Fn(&T) -> String,
+) {
+    let existing = rows.get_untracked();
+    let next: Vec<(String, RwSignal<T>)> = items
+        .iter()
+        .map(|item| {
+            let k = key(item);
+            match existing.iter().find(|(ek, _)| *ek == k) {
+                Some((_, signal)) => {
+                    if signal.with_untracked(|v| v != item) {
+                        signal.set(item.clone());
+                    }
+                    (k, *signal)
+                }
+                None => (k, owner.with_value(|o| o.with(|| RwSignal::new(item.clone())))),
+            }
+        })
+        .collect();
+    let same_keys = next.len() == existing.len() && next.iter().zip(&existing).all(|(a, b)| a.0 == b.0);
+    if !same_keys {
+        rows.set(next);
+    }
+}
+
 impl LiveView {
     /// Live state starting from `initial`.
     pub fn new(initial: Snapshot) -> Self {
@@ -69,8 +100,8 @@ impl LiveView {
         match delta {
             Delta::Snapshot { snapshot } => {
                 let snapshot = *snapshot;
-                self.pods.set(self.owner.with_value(|o| o.with(|| rows(&snapshot.pods, |p| p.name.clone()))));
-                self.claims.set(self.owner.with_value(|o| o.with(|| rows(&snapshot.claims, |c| c.name.clone()))));
+                sync_rows(self.pods, self.owner, &snapshot.pods, |p| p.name.clone());
+                sync_rows(self.claims, self.owner, &snapshot.claims, |c| c.name.clone());
                 self.snapshot.set(Snapshot { pods: vec![], claims: vec![], ..snapshot });
             }
             Delta::Changes { revision, changes } => {
