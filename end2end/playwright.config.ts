@@ -40,6 +40,6 @@ export default defineConfig({
     reuseExistingServer: false,
     stdout: "pipe",
     stderr: "pipe",
-    env: { LEPTOS_SITE_ROOT: "target/site", RUST_LOG: "info" },
+    env: { LEPTOS_SITE_ROOT: process.env.STSLAB_SITE_ROOT ?? "target/site", RUST_LOG: "info" },
   },
 });
