@@ -57,6 +57,21 @@ pub fn human_age(d: SignedDuration) -> String {
     format!("{}y", hours / 24 / 365)
 }
 
+/// Access modes as kubectl abbreviates them: `ReadWriteOnce` → `RWO`, joined by commas.
+pub fn access_modes(modes: &[String]) -> String {
+    modes
+        .iter()
+        .map(|m| match m.as_str() {
+            "ReadWriteOnce" => "RWO",
+            "ReadOnlyMany" => "ROX",
+            "ReadWriteMany" => "RWX",
+            "ReadWriteOncePod" => "RWOP",
+            other => other,
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 /// Time since `then`, as kubectl prints it.
 pub fn age_since(then: Timestamp, now: Timestamp) -> String {
     human_age(now.duration_since(then))

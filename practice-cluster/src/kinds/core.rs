@@ -510,18 +510,7 @@ impl ApiKind for Event {
 
 /// `RWO,ROX` as kubectl abbreviates access modes.
 pub fn access_modes(modes: Option<&Vec<String>>) -> String {
-    let short: Vec<&str> = modes
-        .into_iter()
-        .flatten()
-        .map(|m| match m.as_str() {
-            "ReadWriteOnce" => "RWO",
-            "ReadOnlyMany" => "ROX",
-            "ReadWriteMany" => "RWX",
-            "ReadWriteOncePod" => "RWOP",
-            other => other,
-        })
-        .collect();
-    short.join(",")
+    crate::printers::access_modes(modes.map(Vec::as_slice).unwrap_or_default())
 }
 
 impl ApiKind for PersistentVolumeClaim {

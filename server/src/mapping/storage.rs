@@ -6,20 +6,7 @@ use app::model::ClaimView;
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim, Pod};
 
-/// `ReadWriteOnce` → `RWO`, as kubectl abbreviates access modes.
-pub fn access_modes(modes: &[String]) -> String {
-    modes
-        .iter()
-        .map(|m| match m.as_str() {
-            "ReadWriteOnce" => "RWO",
-            "ReadOnlyMany" => "ROX",
-            "ReadWriteMany" => "RWX",
-            "ReadWriteOncePod" => "RWOP",
-            other => other,
-        })
-        .collect::<Vec<_>>()
-        .join(",")
-}
+pub use practice_cluster::printers::access_modes;
 
 /// The ordinal of claim `claim` made from template `template` of StatefulSet `sts`
 /// (`<template>-<sts>-<n>`).
