@@ -188,18 +188,18 @@ pub fn delete<K: ApiKind>(cluster: &Cluster, namespace: &str, name: &str, opts: 
     let c = K::collection(&cluster.store);
     let current = c.get(namespace, name).ok_or_else(|| ApiError::not_found(K::URL_PATH_SEGMENT, K::GROUP, name))?;
     let uid = current.metadata().uid.clone().unwrap_or_default();
-    if let Some(want) = &opts.uid {
-        if *want != uid {
-            return Err(ApiError {
-                code: 409,
-                reason: "Conflict",
-                message: format!(
-                    "Operation cannot be fulfilled on {} \"{name}\": Precondition failed: UID in precondition: {want}, UID in object meta: {uid}",
-                    K::URL_PATH_SEGMENT
-                ),
-                details: None,
-            });
-        }
+    if let Some(want) = &opts.uid
+        && *want != uid
+    {
+        return Err(ApiError {
+            code: 409,
+            reason: "Conflict",
+            message: format!(
+                "Operation cannot be fulfilled on {} \"{name}\": Precondition failed: UID in precondition: {want}, UID in object meta: {uid}",
+                K::URL_PATH_SEGMENT
+            ),
+            details: None,
+        });
     }
     if opts.dry_run {
         return Ok(current);

@@ -144,10 +144,10 @@ pub fn pod_summary(pod: &Pod) -> PodSummary {
     let mut sidecar_restarts = 0;
     let mut sidecar_last: Option<Timestamp> = None;
     let bump = |last: &mut Option<Timestamp>, at: Option<Timestamp>| {
-        if let Some(at) = at {
-            if last.is_none_or(|l| l < at) {
-                *last = Some(at);
-            }
+        if let Some(at) = at
+            && last.is_none_or(|l| l < at)
+        {
+            *last = Some(at);
         }
     };
 

@@ -81,7 +81,7 @@ fn parse_path(path: &str) -> Option<Target<'_>> {
     let mut t = Target { group, version, namespace: None, plural: None, name: None, sub: None };
     match rest {
         [] => {}
-        ["namespaces", ns, plural, tail @ ..] if group != "" || !matches!(*plural, "status" | "finalize") => {
+        ["namespaces", ns, plural, tail @ ..] if !group.is_empty() || !matches!(*plural, "status" | "finalize") => {
             t.namespace = Some(ns);
             t.plural = Some(plural);
             match tail {

@@ -78,6 +78,7 @@ pub trait DynResource: Send + Sync {
     /// PUT on an object or its `status`.
     fn update(&self, cluster: &Cluster, ns: &str, name: &str, body: Value, status: bool, dry_run: bool) -> Result<Value>;
     /// PATCH on an object or its `status`.
+    #[expect(clippy::too_many_arguments, reason = "one argument per part of the HTTP request, as the other verbs")]
     fn patch(&self, cluster: &Cluster, ns: &str, name: &str, kind: PatchKind, body: &Value, status: bool, dry_run: bool) -> Result<Value>;
     /// DELETE on an object.
     fn delete(&self, cluster: &Cluster, ns: &str, name: &str, opts: &DeleteOptions) -> Result<Value>;
@@ -290,6 +291,7 @@ fn carry_over<K: ApiKind>(old: &K, new: K, status_only: bool) -> Result<K> {
 }
 
 impl<K: ApiKind> Typed<K> {
+    #[expect(clippy::too_many_arguments, reason = "the parts of a write request, passed through from update and patch")]
     fn write(&self, cluster: &Cluster, ns: &str, name: &str, new: K, status: bool, expected_rv: Option<u64>, dry_run: bool) -> Result<Value> {
         let c = K::collection(&cluster.store);
         let old = c.get(ns, name).ok_or_else(|| ApiError::not_found(K::URL_PATH_SEGMENT, K::GROUP, name))?;

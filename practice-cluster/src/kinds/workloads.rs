@@ -77,7 +77,7 @@ impl ApiKind for StatefulSet {
         });
         if strategy.type_.as_deref().unwrap_or("RollingUpdate") == "RollingUpdate" {
             strategy.type_ = Some("RollingUpdate".into());
-            strategy.rolling_update.get_or_insert_with(|| RollingUpdateStatefulSetStrategy {
+            strategy.rolling_update.get_or_insert(RollingUpdateStatefulSetStrategy {
                 partition: Some(0),
                 max_unavailable: None,
             });
