@@ -6,6 +6,8 @@ const chromium = process.env.CHROMIUM_PATH ?? (fs.existsSync("/usr/bin/chromium"
 
 export const DASHBOARD = "http://127.0.0.1:3300";
 export const CLUSTER = "http://127.0.0.1:16480";
+/** The presenter's token for the test server (the real one is generated at each start). */
+export const PRESENTER_TOKEN = "e2e-presenter-token-0123456789";
 
 export default defineConfig({
   testDir: "./tests",
@@ -33,7 +35,8 @@ export default defineConfig({
     // The release build made by `cargo leptos build --release` (STSLAB_BIN overrides), run from the workspace root.
     command:
       (process.env.STSLAB_BIN ?? "./target/release/stslab") + " --listen 127.0.0.1:3300 --practice-listen 127.0.0.1:16480 " +
-      "--practice-kubeconfig target/e2e.kubeconfig --state-dir target/e2e-state --visits-every 0.5",
+      "--practice-kubeconfig target/e2e.kubeconfig --state-dir target/e2e-state --visits-every 0.5 " +
+      `--presenter-token ${PRESENTER_TOKEN}`,
     cwd: "..",
     url: `${DASHBOARD}/api/snapshot`,
     timeout: 120_000,

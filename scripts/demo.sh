@@ -6,6 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-export PATH="$PWD/.tools/node_modules/.bin:$HOME/.cargo/bin:$PATH"
-cargo leptos build --release
+bash scripts/build-site.sh
+# stslab prints the audience link and the presenter link; a student alone on a laptop
+# opens the presenter link (it has the buttons).
 exec ./target/release/stslab "$@"

@@ -92,6 +92,12 @@ if [ ! -x "$TOOLS/node_modules/.bin/wasm-opt" ]; then
 fi
 export PATH="$TOOLS/node_modules/.bin:$PATH"
 
+# Precompressing the site's static files (scripts/build-site.sh).
+if ! command -v brotli >/dev/null 2>&1; then
+  say "installing brotli"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq brotli >/dev/null
+fi
+
 # ---- Browser tests: Debian's Chromium and Playwright (which must not download a browser) ----
 if [ ! -x /usr/bin/chromium ]; then
   say "installing Debian's chromium"

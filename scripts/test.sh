@@ -11,5 +11,5 @@ cargo build --workspace --all-targets --locked
 cargo test --workspace --locked --no-fail-fast
 
 # End to end: the real site (server + hydrating wasm) on the in-process practice cluster.
-cargo leptos build --release
+bash scripts/build-site.sh
 (cd end2end && npx playwright test)

@@ -1,40 +1,60 @@
-//! Server functions: what the buttons call. On the server they reach the cluster
-//! through the [`crate::backend::Backend`] in context; in the browser they are POSTs.
+//! Server functions: what the page and its buttons call. On the server they reach the
+//! cluster through the [`crate::backend::Backend`] in context; in the browser they are
+//! POSTs under `/api/fn/`. Every one but [`get_page`] changes the lab, and the server
+//! lets only the presenter's requests through to them.
 
 use leptos::prelude::*;
 
-use crate::model::{ActionReport, Snapshot};
+use crate::error::ActionError;
+use crate::model::{ActionReport, Page};
 
 #[cfg(feature = "ssr")]
-fn backend() -> Result<crate::backend::SharedBackend, ServerFnError> {
+fn backend() -> Result<crate::backend::SharedBackend, ActionError> {
     use_context::<crate::backend::SharedBackend>()
-        .ok_or_else(|| ServerFnError::new("the dashboard backend is not running"))
+        .ok_or_else(|| ActionError::Internal("the dashboard backend is not running".to_owned()))
 }
 
-/// The current view of a StatefulSet (the default one when `statefulset` is `None`).
+/// The endpoints under `/api/fn/` that only read; the server requires presenter
+/// credentials for every other one.
+pub const READ_ONLY_ENDPOINTS: [&str; 1] = ["page"];
+
+/// The page for a StatefulSet (the default one when `statefulset` is `None`), as this
+/// viewer sees it.
 #[allow(missing_docs)] // the generated argument structs
-#[server(prefix = "/api/fn", endpoint = "snapshot")]
-pub async fn get_snapshot(statefulset: Option<String>) -> Result<Snapshot, ServerFnError> {
-    Ok(backend()?.snapshot(statefulset))
+#[server(prefix = "/api/fn", endpoint = "page")]
+pub async fn get_page(statefulset: Option<String>) -> Result<Page, ActionError> {
+    // The server's guard puts the viewer's role in the request's extensions.
+    let role = use_context::<leptos::server_fn::http_export::request::Parts>()
+        .and_then(|p| p.extensions.get::<crate::backend::Viewer>().copied())
+        .unwrap_or_default()
+        .0;
+    let mut snapshot = backend()?.snapshot(statefulset)?;
+    // The first paint shows the first rows; the live stream brings the rest.
+    snapshot.pods.truncate(crate::live::PAGE_ROWS);
+    snapshot.claims.truncate(crate::live::PAGE_ROWS);
+    snapshot.dns.records.truncate(crate::live::PAGE_ROWS * 2);
+    let server_time = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
+    Ok(Page { snapshot, role, server_time })
 }
 
 /// Deletes one pod of the StatefulSet on screen.
 #[allow(missing_docs)] // the generated argument structs
 #[server(prefix = "/api/fn", endpoint = "delete-pod")]
-pub async fn delete_pod(statefulset: String, pod: String) -> Result<ActionReport, ServerFnError> {
-    backend()?.delete_pod(statefulset, pod).await.map_err(ServerFnError::new)
+pub async fn delete_pod(statefulset: String, pod: String) -> Result<ActionReport, ActionError> {
+    backend()?.delete_pod(statefulset, pod).await
 }
 
 /// Switches the StatefulSet's pod management policy.
 #[allow(missing_docs)] // the generated argument structs
 #[server(prefix = "/api/fn", endpoint = "set-policy")]
-pub async fn set_policy(statefulset: String, policy: String) -> Result<ActionReport, ServerFnError> {
-    backend()?.set_policy(statefulset, policy).await.map_err(ServerFnError::new)
+pub async fn set_policy(statefulset: String, policy: String) -> Result<ActionReport, ActionError> {
+    backend()?.set_policy(statefulset, policy).await
 }
 
-/// Scales the StatefulSet.
+/// Scales the StatefulSet. `replicas` is text so that a bad number is the backend's
+/// to refuse with a sentence, like every other bad input.
 #[allow(missing_docs)] // the generated argument structs
 #[server(prefix = "/api/fn", endpoint = "scale")]
-pub async fn scale(statefulset: String, replicas: i32) -> Result<ActionReport, ServerFnError> {
-    backend()?.scale(statefulset, replicas).await.map_err(ServerFnError::new)
+pub async fn scale(statefulset: String, replicas: String) -> Result<ActionReport, ActionError> {
+    backend()?.scale(statefulset, replicas).await
 }

@@ -1,26 +1,37 @@
 //! The seam between the UI and the cluster: the server crate implements [`Backend`]
 //! with kube-rs and provides it as Leptos context; server functions call it.
+//!
+//! Who may call the actions is decided before they get here: the server lets only the
+//! presenter's requests reach them (see the server's `access` module).
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use crate::model::{ActionReport, Snapshot};
+use crate::error::ActionError;
+use crate::model::{ActionReport, Role, Snapshot};
 
 /// A boxed future returned by [`Backend`] actions.
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
+/// What an action returns.
+pub type ActionResult = BoxFuture<Result<ActionReport, ActionError>>;
+
 /// What the UI needs from the server side.
 pub trait Backend: Send + Sync + 'static {
     /// The current view of `statefulset` (or of the default one when `None`).
-    fn snapshot(&self, statefulset: Option<String>) -> Snapshot;
+    fn snapshot(&self, statefulset: Option<String>) -> Result<Snapshot, ActionError>;
     /// Deletes pod `pod` of StatefulSet `statefulset`; refuses pods of other owners.
-    fn delete_pod(&self, statefulset: String, pod: String) -> BoxFuture<Result<ActionReport, String>>;
+    fn delete_pod(&self, statefulset: String, pod: String) -> ActionResult;
     /// Switches `spec.podManagementPolicy` by orphan-delete and re-create.
-    fn set_policy(&self, statefulset: String, policy: String) -> BoxFuture<Result<ActionReport, String>>;
-    /// Sets `spec.replicas`.
-    fn scale(&self, statefulset: String, replicas: i32) -> BoxFuture<Result<ActionReport, String>>;
+    fn set_policy(&self, statefulset: String, policy: String) -> ActionResult;
+    /// Sets `spec.replicas` (the text as sent: the backend validates it).
+    fn scale(&self, statefulset: String, replicas: String) -> ActionResult;
 }
 
 /// How the backend is shared through Leptos context.
 pub type SharedBackend = Arc<dyn Backend>;
+
+/// The role of the request being served, put in the request's extensions by the server.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Viewer(pub Role);

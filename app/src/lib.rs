@@ -7,8 +7,10 @@
 #![recursion_limit = "512"]
 
 pub mod actions;
+pub mod age;
 pub mod backend;
 pub mod components;
+pub mod error;
 pub mod live;
 pub mod model;
 pub mod pages;

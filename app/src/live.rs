@@ -4,7 +4,11 @@
 
 use leptos::prelude::*;
 
-use crate::model::{Change, ClaimView, Delta, PodView, Snapshot};
+use crate::model::{Change, ClaimView, Delta, PodView, Role, Snapshot};
+
+/// How many rows each table shows until "Show all" is pressed: keeps the page of a
+/// 1,000-pod StatefulSet light (and its server-rendered HTML small).
+pub const PAGE_ROWS: usize = 50;
 
 /// Rows of one kind, keyed by name, each with its own signal.
 pub type Rows<T> = RwSignal<Vec<(String, RwSignal<T>)>>;
@@ -22,6 +26,12 @@ pub struct LiveView {
     pub stream_up: RwSignal<bool>,
     /// When the stream last delivered anything (ms since the epoch, browser clock).
     pub last_message_ms: RwSignal<f64>,
+    /// Whether the tables show every row, not the first [`PAGE_ROWS`].
+    pub show_all: RwSignal<bool>,
+    /// This viewer's role.
+    pub role: Role,
+    /// Whether this viewer gets the buttons (the presenter, unless read-only).
+    pub controls: bool,
     owner: StoredValue<Owner>,
 }
 
@@ -81,8 +91,9 @@ fn sync_rows<T: Clone + PartialEq + Send + Sync + 'static>(
 }
 
 impl LiveView {
-    /// Live state starting from `initial`.
-    pub fn new(initial: Snapshot) -> Self {
+    /// Live state starting from `initial`, for a viewer in `role`.
+    pub fn new(initial: Snapshot, role: Role) -> Self {
+        let controls = role == Role::Presenter && !initial.read_only;
         let pods = RwSignal::new(rows(&initial.pods, |p| p.name.clone()));
         let claims = RwSignal::new(rows(&initial.claims, |c| c.name.clone()));
         LiveView {
@@ -91,8 +102,22 @@ impl LiveView {
             claims,
             stream_up: RwSignal::new(true),
             last_message_ms: RwSignal::new(0.0),
+            show_all: RwSignal::new(false),
+            role,
+            controls,
             owner: StoredValue::new(Owner::current().unwrap_or_default()),
         }
+    }
+
+    /// The rows a table shows now: the first [`PAGE_ROWS`], or all of them.
+    pub fn visible<T: Send + Sync + 'static>(&self, rows: Rows<T>) -> Vec<(String, RwSignal<T>)> {
+        let limit = if self.show_all.get() { usize::MAX } else { PAGE_ROWS };
+        rows.with(|r| r.iter().take(limit).cloned().collect())
+    }
+
+    /// How many rows `rows` has beyond what is shown.
+    pub fn hidden<T: Send + Sync + 'static>(&self, rows: Rows<T>) -> usize {
+        if self.show_all.get() { 0 } else { rows.with(Vec::len).saturating_sub(PAGE_ROWS) }
     }
 
     /// Applies one message of the live stream.
@@ -105,6 +130,11 @@ impl LiveView {
                 self.snapshot.set(Snapshot { pods: vec![], claims: vec![], ..snapshot });
             }
             Delta::Changes { revision, changes } => {
+                // Changes already contained in the snapshot we have (e.g. one sent after a
+                // lag) are skipped.
+                if revision <= self.snapshot.with_untracked(|s| s.revision) {
+                    return;
+                }
                 for change in changes {
                     match change {
                         Change::Pod { pod } => upsert(self.pods, self.owner, pod.name.clone(), pod, |p| p.ordinal),

@@ -82,8 +82,8 @@ pub struct StatefulSetView {
     pub update_revision: String,
     /// The claim templates' names, e.g. `["data"]`.
     pub claim_templates: Vec<String>,
-    /// AGE as kubectl prints it.
-    pub age: String,
+    /// When it was created (Unix seconds; 0 if unknown): the page shows AGE from it.
+    pub created_at: i64,
 }
 
 /// One row of the pods panel.
@@ -104,10 +104,11 @@ pub struct PodView {
     pub is_ready: bool,
     /// Restarts summed over containers.
     pub restarts: i32,
-    /// RESTARTS as kubectl prints it, e.g. `1 (8s ago)`.
-    pub restarts_text: String,
-    /// AGE as kubectl prints it.
-    pub age: String,
+    /// When the most recent restart's container ended (Unix seconds; 0 if none or
+    /// unknown): with `restarts` it makes kubectl's RESTARTS cell, e.g. `1 (8s ago)`.
+    pub last_restart_at: i64,
+    /// When the pod was created (Unix seconds; 0 if unknown): the page shows AGE from it.
+    pub created_at: i64,
     /// `status.podIP`, or empty.
     pub ip: String,
     /// `spec.nodeName`, or empty.
@@ -140,6 +141,8 @@ pub struct ContainerView {
     pub state: String,
     /// Why the previous instance ended, e.g. `Error (exit 137)`, if it did.
     pub last_termination: Option<String>,
+    /// When the previous instance ended (Unix seconds; 0 if unknown).
+    pub last_termination_at: i64,
     /// Liveness, readiness and startup probes as configured.
     pub probes: Vec<ProbeView>,
 }
@@ -180,8 +183,8 @@ pub struct EventView {
     pub message: String,
     /// How many times it happened.
     pub count: i32,
-    /// Since last seen, as kubectl prints it.
-    pub age: String,
+    /// When it was last seen (Unix seconds; 0 if unknown).
+    pub last_seen_at: i64,
 }
 
 /// A pod's visit counter.
@@ -420,6 +423,37 @@ fn upsert<T, K: Ord>(rows: &mut Vec<T>, row: T, order: impl Fn(&T) -> K) {
             let at = rows.iter().position(|r| order(r) > k).unwrap_or(rows.len());
             rows.insert(at, row);
         }
+    }
+}
+
+/// Who is looking at the page: the presenter may change the lab, the audience watches.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Role {
+    /// Signed in with the presenter link or token: the page has the buttons.
+    Presenter,
+    /// Everyone else: the same live page, with no controls.
+    #[default]
+    Audience,
+}
+
+/// What the page is rendered from: the shared snapshot plus what is particular to
+/// this viewer and this moment.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Page {
+    /// The StatefulSet's state, the same for every viewer.
+    pub snapshot: Snapshot,
+    /// This viewer's role.
+    pub role: Role,
+    /// The server's clock (Unix seconds), which ages are counted against.
+    pub server_time: i64,
+}
+
+impl Page {
+    /// Whether this viewer gets the buttons: the presenter, unless the dashboard is read-only.
+    pub fn controls(&self) -> bool {
+        self.role == Role::Presenter && !self.snapshot.read_only
     }
 }
 

@@ -1,7 +1,7 @@
 // Helpers that act on the practice cluster directly, the way a student beside the
 // dashboard would with kubectl, and read the dashboard's JSON snapshot.
 import { APIRequestContext, expect, Page } from "@playwright/test";
-import { CLUSTER } from "../playwright.config";
+import { CLUSTER, PRESENTER_TOKEN } from "../playwright.config";
 
 const NS = "/api/v1/namespaces/default";
 
@@ -52,8 +52,19 @@ export async function hydrated(page: Page) {
   await page.waitForFunction(() => (window as any).__stslabHydrated === true, null, { timeout: 60_000 });
 }
 
+/** Signs this browser in as the presenter with the presenter link. */
+export async function signIn(page: Page) {
+  await page.goto(`/?presenter=${PRESENTER_TOKEN}`);
+  await expect(page).toHaveURL(/\/$/);
+  await expect(page.getByTestId("role")).toContainText("Presenter");
+}
+
+/** Headers a script sends to act as the presenter. */
+export const asPresenter = { Authorization: `Bearer ${PRESENTER_TOKEN}` };
+
 /** Back to the lab's start: 3 replicas, OrderedReady, everything Ready. */
 export async function reset(page: Page, request: APIRequestContext) {
+  await signIn(page);
   const snap = await snapshot(request);
   if (snap.statefulset?.podManagementPolicy !== "OrderedReady") {
     await page.goto("/");

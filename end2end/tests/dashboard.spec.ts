@@ -1,7 +1,7 @@
 // What a class sees on the projector, checked in Chromium against the built site on
 // the practice cluster.
 import { expect, test } from "@playwright/test";
-import { allReady, annotate, hydrated, pod, readyAt, reset, snapshot, visit } from "./cluster";
+import { allReady, annotate, asPresenter, hydrated, pod, readyAt, reset, snapshot, visit } from "./cluster";
 
 const shots = "test-results/screenshots";
 
@@ -77,18 +77,50 @@ test("a deleted pod goes Terminating and comes back with the same claim and coun
   await expect(row.getByTestId("visits")).toHaveText(count, { timeout: 30_000 });
 });
 
-test("only the StatefulSet's own pods can be deleted, and only from this origin", async ({ request }) => {
+test("only the presenter acts, only on the StatefulSet's own pods, and only from this origin", async ({ request }) => {
   const refused = await request.post("/api/fn/delete-pod", {
     form: { statefulset: "web", pod: "kube-apiserver" },
-    headers: { Origin: "http://127.0.0.1:3300" },
+    headers: { Origin: "http://127.0.0.1:3300", ...asPresenter },
   });
+  expect(refused.status()).toBe(403);
   expect(await refused.text()).toContain("is not a pod of StatefulSet web");
   const cross = await request.post("/api/fn/delete-pod", {
     form: { statefulset: "web", pod: "web-0" },
-    headers: { Origin: "http://evil.example" },
+    headers: { Origin: "http://evil.example", ...asPresenter },
   });
   expect(cross.status()).toBe(403);
+  // The audience (curl with or without Origin) is refused every action.
+  for (const origin of [{}, { Origin: "http://127.0.0.1:3300" }]) {
+    for (const [fn, form] of [
+      ["delete-pod", { statefulset: "web", pod: "web-0" }],
+      ["scale", { statefulset: "web", replicas: "0" }],
+      ["set-policy", { statefulset: "web", policy: "Parallel" }],
+    ] as const) {
+      const res = await request.post(`/api/fn/${fn}`, { form, headers: origin });
+      expect(res.status()).toBe(401);
+      expect(await res.text()).toContain("only the presenter can change the lab");
+    }
+  }
+  const bad = await request.post("/api/fn/scale", { form: { statefulset: "web?/../../x", replicas: "1" }, headers: asPresenter });
+  expect(bad.status()).toBe(400);
+  expect(await bad.text()).toContain("not a valid StatefulSet name");
   expect((await snapshot(request)).pods.find((p: any) => p.name === "web-0").status).toBe("Running");
+});
+
+test("the audience sees the same live page with no controls at all", async ({ browser, request }) => {
+  const audience = await (await browser.newContext()).newPage();
+  await audience.goto("/");
+  await hydrated(audience);
+  await expect(audience.getByTestId("role")).toHaveText(/Watching/);
+  await allReady(audience, 3);
+  for (const control of ["delete-pod", "scale-up", "scale-down", "toggle-policy", "sign-out"]) {
+    await expect(audience.getByTestId(control)).toHaveCount(0);
+  }
+  // Live all the same: a visit made elsewhere shows up.
+  await visit(request, "web-0");
+  await expect(audience.getByTestId("pod-web-0").getByTestId("visits")).toHaveText(/^\d+$/);
+  await audience.screenshot({ path: `${shots}/audience-1280x720.png` });
+  await audience.context().close();
 });
 
 test("switching the policy changes the label and leaves pods and counts untouched", async ({ page, request }) => {

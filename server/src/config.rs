@@ -40,9 +40,20 @@ pub struct Cli {
     /// Address to serve the dashboard on.
     #[arg(long, default_value = "127.0.0.1:3000")]
     pub listen: SocketAddr,
-    /// Hide the buttons and refuse every change to the cluster.
+    /// Nobody, not even the presenter, changes anything: no buttons, every change refused.
     #[arg(long)]
     pub read_only: bool,
+    /// The presenter's secret (16-256 letters, digits, '-', '_', '.'); generated at each
+    /// start when not given. The presenter link signs a browser in with it; scripts may
+    /// send `Authorization: Bearer TOKEN`.
+    #[arg(long, env = "STSLAB_PRESENTER_TOKEN", value_name = "TOKEN", hide_env_values = true)]
+    pub presenter_token: Option<String>,
+    /// The most live views (open pages) at once.
+    #[arg(long, default_value_t = 500)]
+    pub max_streams: usize,
+    /// The most live views from one client address.
+    #[arg(long, default_value_t = 64)]
+    pub max_streams_per_client: usize,
     /// How visit counts are read from pods.
     #[arg(long, value_enum, default_value_t = VisitsVia::Exec)]
     pub visits_via: VisitsVia,

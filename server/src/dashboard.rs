@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use app::backend::{Backend, BoxFuture};
+use app::backend::{ActionResult, Backend};
+use app::error::ActionError;
 use app::model::{ActionReport, Snapshot};
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::Pod;
@@ -15,20 +16,20 @@ use kube::{Api, Client};
 use serde::{Deserialize, Serialize};
 
 use crate::mapping::{self, Context, belongs_to};
+use crate::validate;
 use crate::visits::Counts;
 use crate::watch::{Health, Stores};
 
-/// The most replicas the scale buttons allow (a classroom lab, not a load test).
-pub const MAX_REPLICAS: i32 = 20;
 /// How long the policy toggle waits for the old StatefulSet to be gone.
 const DELETE_WAIT: Duration = Duration::from_secs(30);
 
-/// Errors of the buttons, worded for the person who pressed them.
+/// Why a button press failed, on the server side; [`ActionError`] is what the page and
+/// scripts receive (see the `From` impl for which status each gets).
 #[derive(Debug, thiserror::Error)]
-pub enum ActionError {
-    /// `--read-only`.
-    #[error("the dashboard is read-only (--read-only): it makes no changes")]
-    ReadOnly,
+pub enum Error {
+    /// Bad input, refused before anything was sent anywhere.
+    #[error(transparent)]
+    Refused(#[from] ActionError),
     /// The StatefulSet is not there.
     #[error("StatefulSet {0} does not exist in namespace {1}")]
     NoStatefulSet(String, String),
@@ -40,20 +41,96 @@ pub enum ActionError {
         /// The StatefulSet on screen.
         statefulset: String,
     },
-    /// Bad input.
+    /// Another switch or scale is running.
+    #[error("another change to {0} is still in progress; try again when it has finished")]
+    Busy(String),
+    /// The policy is already the one asked for.
+    #[error("{0} already uses {1}")]
+    AlreadyThat(String, String),
+    /// The cluster said no, or could not be reached.
     #[error("{0}")]
-    Invalid(String),
-    /// The cluster said no.
-    #[error("the cluster refused: {0}")]
-    Cluster(#[from] kube::Error),
+    Cluster(Box<kube::Error>),
+    /// The old StatefulSet did not go away in time.
+    #[error("{0} was not deleted within {1}s; nothing else was changed")]
+    DeleteTimeout(String, u64),
     /// Saving the spec failed, so nothing was deleted.
     #[error("could not save the spec before deleting, so nothing was changed: {0}")]
     Save(#[source] std::io::Error),
+    /// The new StatefulSet could not be created; the old one was restored.
+    #[error("could not create {name} with {policy} ({cause}); restored it with {from}, pods untouched")]
+    RolledBack {
+        /// The StatefulSet.
+        name: String,
+        /// The policy asked for.
+        policy: String,
+        /// The policy it still has.
+        from: String,
+        /// Why the create failed.
+        cause: Box<kube::Error>,
+    },
+    /// Neither the new nor the old StatefulSet could be created.
+    #[error("could not create {name} with {policy} ({cause}) nor restore it ({restore}). Its pods keep running; the spec is saved in {saved} and stslab restores it at its next start")]
+    Stranded {
+        /// The StatefulSet.
+        name: String,
+        /// The policy asked for.
+        policy: String,
+        /// Why the create failed.
+        cause: Box<kube::Error>,
+        /// Why the restore failed.
+        restore: Box<kube::Error>,
+        /// Where the spec is saved.
+        saved: String,
+    },
+    /// The switch's task ended without an answer (a bug or a shutdown).
+    #[error("the policy switch stopped unexpectedly: {0}")]
+    Task(#[source] tokio::task::JoinError),
+}
+
+impl From<kube::Error> for Error {
+    fn from(e: kube::Error) -> Self {
+        Error::Cluster(Box::new(e))
+    }
+}
+
+/// The status a cluster failure deserves: the cluster's own 4xx where it judged the
+/// request, 502 where it refused otherwise, 503 where it could not be reached.
+fn cluster_error(e: &kube::Error, words: String) -> ActionError {
+    match e {
+        kube::Error::Api(status) => match status.code {
+            404 => ActionError::NotFound(words),
+            409 => ActionError::Conflict(words),
+            400 | 422 => ActionError::Invalid(words),
+            _ => ActionError::Cluster(words),
+        },
+        _ => ActionError::Unavailable(format!("the cluster could not be reached: {words}")),
+    }
+}
+
+impl From<Error> for ActionError {
+    fn from(e: Error) -> Self {
+        let words = e.to_string();
+        match e {
+            Error::Refused(a) => a,
+            Error::NoStatefulSet(..) => ActionError::NotFound(words),
+            Error::NotOurs { .. } => ActionError::Forbidden(words),
+            Error::Busy(_) | Error::AlreadyThat(..) => ActionError::Conflict(words),
+            Error::Cluster(ref k) => cluster_error(k, format!("the cluster refused: {words}")),
+            Error::RolledBack { ref cause, .. } => cluster_error(cause, words),
+            Error::DeleteTimeout(..) | Error::Stranded { .. } => ActionError::Unavailable(words),
+            Error::Save(_) | Error::Task(_) => ActionError::Internal(words),
+        }
+    }
 }
 
 /// What the toggle writes to disk before deleting: enough to finish or undo the job.
 #[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SavedToggle {
+    /// The cluster it was saved from, in words (only that cluster is repaired with it).
+    pub cluster: String,
+    /// The UID of the StatefulSet that was deleted.
+    pub original_uid: Option<String>,
     /// The StatefulSet as it was (cleaned for re-creation).
     pub original: StatefulSet,
     /// The StatefulSet to create.
@@ -76,7 +153,7 @@ pub struct Dashboard {
     pub default_statefulset: Option<String>,
     /// Where the toggle saves specs.
     pub state_dir: PathBuf,
-    toggle: tokio::sync::Mutex<()>,
+    changing: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// The StatefulSet as it should be created again: identity and status dropped.
@@ -119,35 +196,46 @@ fn write_durably(path: &Path, data: &[u8]) -> std::io::Result<()> {
 impl Dashboard {
     /// A backend over the given stores.
     pub fn new(client: Client, stores: Stores, counts: Arc<Counts>, health: Health, ctx: Context, default_statefulset: Option<String>, state_dir: PathBuf) -> Self {
-        Dashboard { client, stores, counts, health, ctx, default_statefulset, state_dir, toggle: tokio::sync::Mutex::new(()) }
+        Dashboard { client, stores, counts, health, ctx, default_statefulset, state_dir, changing: Arc::new(tokio::sync::Mutex::new(())) }
     }
 
     fn statefulsets(&self) -> Api<StatefulSet> {
         Api::namespaced(self.client.clone(), &self.ctx.namespace)
     }
 
+    /// The saved spec's file: named only from validated names, inside the state directory.
     fn saved_path(&self, name: &str) -> PathBuf {
         self.state_dir.join(format!("{}.{name}.json", self.ctx.namespace))
     }
 
-    fn check_writable(&self) -> Result<(), ActionError> {
-        if self.ctx.read_only { Err(ActionError::ReadOnly) } else { Ok(()) }
+    fn check_writable(&self) -> Result<(), Error> {
+        if self.ctx.read_only {
+            return Err(ActionError::Forbidden("the dashboard is read-only (--read-only): nobody can change the lab from it".into()).into());
+        }
+        Ok(())
     }
 
-    fn on_screen(&self, name: &str) -> Result<Arc<StatefulSet>, ActionError> {
+    /// One change (switch or scale) at a time: a second one is refused, not queued.
+    fn one_at_a_time(&self, statefulset: &str) -> Result<tokio::sync::OwnedMutexGuard<()>, Error> {
+        self.changing.clone().try_lock_owned().map_err(|_| Error::Busy(statefulset.to_owned()))
+    }
+
+    fn on_screen(&self, name: &str) -> Result<Arc<StatefulSet>, Error> {
         self.stores
             .statefulsets
             .state()
             .into_iter()
             .find(|s| s.metadata.name.as_deref() == Some(name))
-            .ok_or_else(|| ActionError::NoStatefulSet(name.to_owned(), self.ctx.namespace.clone()))
+            .ok_or_else(|| Error::NoStatefulSet(name.to_owned(), self.ctx.namespace.clone()))
     }
 
     /// Deletes one pod of `statefulset`.
-    pub async fn delete_pod(&self, statefulset: &str, pod: &str) -> Result<ActionReport, ActionError> {
+    pub async fn delete_pod(&self, statefulset: &str, pod: &str) -> Result<ActionReport, Error> {
         self.check_writable()?;
+        validate::object_name("StatefulSet", statefulset)?;
+        validate::object_name("pod", pod)?;
         let sts = self.on_screen(statefulset)?;
-        let not_ours = || ActionError::NotOurs { pod: pod.to_owned(), statefulset: statefulset.to_owned() };
+        let not_ours = || Error::NotOurs { pod: pod.to_owned(), statefulset: statefulset.to_owned() };
         let target = self
             .stores
             .pods
@@ -174,13 +262,13 @@ impl Dashboard {
         })
     }
 
-    /// Sets the replica count of `statefulset`.
-    pub async fn scale(&self, statefulset: &str, replicas: i32) -> Result<ActionReport, ActionError> {
+    /// Sets the replica count of `statefulset` (`replicas` as the request sent it).
+    pub async fn scale(&self, statefulset: &str, replicas: &str) -> Result<ActionReport, Error> {
         self.check_writable()?;
-        if !(0..=MAX_REPLICAS).contains(&replicas) {
-            return Err(ActionError::Invalid(format!("replicas must be between 0 and {MAX_REPLICAS}, not {replicas}")));
-        }
+        validate::object_name("StatefulSet", statefulset)?;
+        let replicas = validate::replicas(replicas)?;
         let sts = self.on_screen(statefulset)?;
+        let _one_at_a_time = self.one_at_a_time(statefulset)?;
         let spec = sts.spec.as_ref();
         let from = spec.and_then(|s| s.replicas).unwrap_or(1);
         let policy = spec.and_then(|s| s.pod_management_policy.clone()).unwrap_or_else(|| "OrderedReady".into());
@@ -200,27 +288,42 @@ impl Dashboard {
 
     /// Switches the pod management policy by orphan-delete and re-create, saving the
     /// spec durably first and rolling back if the new StatefulSet cannot be created.
-    pub async fn set_policy(&self, statefulset: &str, policy: &str) -> Result<ActionReport, ActionError> {
+    /// The switch runs in its own task: once the delete is sent it finishes even if
+    /// the browser that asked goes away.
+    pub async fn set_policy(self: &Arc<Self>, statefulset: &str, policy: &str) -> Result<ActionReport, Error> {
         self.check_writable()?;
-        if !matches!(policy, "OrderedReady" | "Parallel") {
-            return Err(ActionError::Invalid(format!("podManagementPolicy must be OrderedReady or Parallel, not {policy:?}")));
-        }
-        let _one_at_a_time = self.toggle.lock().await;
+        validate::object_name("StatefulSet", statefulset)?;
+        let policy = validate::policy(policy)?.to_owned();
+        let guard = self.one_at_a_time(statefulset)?;
+        let (this, name) = (self.clone(), statefulset.to_owned());
+        let job = tokio::spawn(async move {
+            let _guard = guard;
+            this.switch(&name, &policy).await
+        });
+        job.await.map_err(Error::Task)?
+    }
+
+    async fn switch(&self, statefulset: &str, policy: &str) -> Result<ActionReport, Error> {
         let api = self.statefulsets();
-        let current = api.get_opt(statefulset).await?.ok_or_else(|| ActionError::NoStatefulSet(statefulset.to_owned(), self.ctx.namespace.clone()))?;
+        let current = api.get_opt(statefulset).await?.ok_or_else(|| Error::NoStatefulSet(statefulset.to_owned(), self.ctx.namespace.clone()))?;
         let from = current.spec.as_ref().and_then(|s| s.pod_management_policy.clone()).unwrap_or_else(|| "OrderedReady".into());
         if from == policy {
-            return Err(ActionError::Invalid(format!("{statefulset} already uses {policy}")));
+            return Err(Error::AlreadyThat(statefulset.to_owned(), policy.to_owned()));
         }
-        let saved = SavedToggle { original: for_recreation(&current, None), target: for_recreation(&current, Some(policy)) };
-        let path = self.saved_path(statefulset);
-        let json = serde_json::to_vec_pretty(&saved).map_err(|e| ActionError::Save(std::io::Error::other(e)))?;
-        write_durably(&path, &json).map_err(ActionError::Save)?;
-
         let old_uid = current.metadata.uid.clone();
+        let saved = SavedToggle {
+            cluster: self.ctx.cluster.clone(),
+            original_uid: old_uid.clone(),
+            original: for_recreation(&current, None),
+            target: for_recreation(&current, Some(policy)),
+        };
+        let path = self.saved_path(statefulset);
+        let json = serde_json::to_vec_pretty(&saved).map_err(|e| Error::Save(std::io::Error::other(e)))?;
+        write_durably(&path, &json).map_err(Error::Save)?;
+
         let orphan = DeleteParams { propagation_policy: Some(kube::api::PropagationPolicy::Orphan), ..Default::default() };
         if let Err(e) = api.delete(statefulset, &orphan).await {
-            let _ = std::fs::remove_file(&path);
+            remove_saved(&path);
             return Err(e.into());
         }
         self.wait_gone(&api, statefulset, old_uid.as_deref()).await?;
@@ -233,7 +336,7 @@ impl Dashboard {
         ];
         match api.create(&PostParams::default(), &saved.target).await {
             Ok(_) => {
-                let _ = std::fs::remove_file(&path);
+                remove_saved(&path);
                 Ok(ActionReport {
                     message: format!(
                         "Switched {statefulset} from {from} to {policy}: deleted it with --cascade=orphan and created it again. Its pods and claims were adopted, not restarted."
@@ -241,37 +344,38 @@ impl Dashboard {
                     kubectl,
                 })
             }
-            Err(create_err) => match api.create(&PostParams::default(), &saved.original).await {
+            Err(cause) => match api.create(&PostParams::default(), &saved.original).await {
                 Ok(_) => {
-                    let _ = std::fs::remove_file(&path);
-                    Err(ActionError::Invalid(format!(
-                        "could not create {statefulset} with {policy} ({create_err}); restored it with {from}, pods untouched"
-                    )))
+                    remove_saved(&path);
+                    Err(Error::RolledBack { name: statefulset.to_owned(), policy: policy.to_owned(), from, cause: Box::new(cause) })
                 }
-                Err(restore_err) => Err(ActionError::Invalid(format!(
-                    "could not create {statefulset} with {policy} ({create_err}) nor restore it ({restore_err}). Its pods keep running; the spec is saved in {} and stslab restores it at its next start",
-                    path.display()
-                ))),
+                Err(restore) => Err(Error::Stranded {
+                    name: statefulset.to_owned(),
+                    policy: policy.to_owned(),
+                    cause: Box::new(cause),
+                    restore: Box::new(restore),
+                    saved: path.display().to_string(),
+                }),
             },
         }
     }
 
-    async fn wait_gone(&self, api: &Api<StatefulSet>, name: &str, uid: Option<&str>) -> Result<(), ActionError> {
+    async fn wait_gone(&self, api: &Api<StatefulSet>, name: &str, uid: Option<&str>) -> Result<(), Error> {
         let deadline = tokio::time::Instant::now() + DELETE_WAIT;
         loop {
             match api.get_opt(name).await? {
                 None => return Ok(()),
                 Some(s) if s.metadata.uid.as_deref() != uid => return Ok(()),
-                Some(_) if tokio::time::Instant::now() > deadline => {
-                    return Err(ActionError::Invalid(format!("{name} was not deleted within {}s; nothing else was changed", DELETE_WAIT.as_secs())));
-                }
+                Some(_) if tokio::time::Instant::now() > deadline => return Err(Error::DeleteTimeout(name.to_owned(), DELETE_WAIT.as_secs())),
                 Some(_) => tokio::time::sleep(Duration::from_millis(100)).await,
             }
         }
     }
 
-    /// Finishes policy switches a crash interrupted: a saved spec whose StatefulSet is
-    /// missing is created; returns what was repaired.
+    /// Finishes policy switches a crash interrupted, on the cluster they were saved
+    /// from only: a saved spec is created when its StatefulSet is absent, or is still
+    /// the old one being deleted; when a newer StatefulSet exists the file is done with.
+    /// Returns what was repaired.
     pub async fn repair(&self) -> Vec<String> {
         let mut repaired = Vec::new();
         let Ok(entries) = std::fs::read_dir(&self.state_dir) else { return repaired };
@@ -289,23 +393,43 @@ impl Dashboard {
                     continue;
                 }
             };
+            if saved.cluster != self.ctx.cluster {
+                continue;
+            }
             let name = saved.target.metadata.name.clone().unwrap_or_default();
             let api = self.statefulsets();
-            match api.get_opt(&name).await {
-                Ok(Some(_)) => {
-                    let _ = std::fs::remove_file(&path);
+            let current = match api.get_opt(&name).await {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::error!(error = %e, "could not check for interrupted policy switches");
+                    continue;
                 }
-                Ok(None) => match api.create(&PostParams::default(), &saved.target).await {
-                    Ok(_) => {
-                        let _ = std::fs::remove_file(&path);
-                        repaired.push(format!("re-created StatefulSet {name} from {} after an interrupted policy switch", path.display()));
-                    }
-                    Err(e) => tracing::error!(statefulset = %name, error = %e, "could not repair an interrupted policy switch"),
-                },
-                Err(e) => tracing::error!(error = %e, "could not check for interrupted policy switches"),
+            };
+            if let Some(s) = &current {
+                if s.metadata.uid != saved.original_uid {
+                    remove_saved(&path);
+                    continue;
+                }
+                if let Err(e) = self.wait_gone(&api, &name, saved.original_uid.as_deref()).await {
+                    tracing::error!(statefulset = %name, error = %e, "the old StatefulSet is still there; the interrupted switch is left for the next start");
+                    continue;
+                }
+            }
+            match api.create(&PostParams::default(), &saved.target).await {
+                Ok(_) => {
+                    remove_saved(&path);
+                    repaired.push(format!("re-created StatefulSet {name} from {} after an interrupted policy switch", path.display()));
+                }
+                Err(e) => tracing::error!(statefulset = %name, error = %e, "could not repair an interrupted policy switch"),
             }
         }
         repaired
+    }
+}
+
+fn remove_saved(path: &Path) {
+    if let Err(e) = std::fs::remove_file(path) {
+        tracing::warn!(file = %path.display(), error = %e, "could not remove a saved spec");
     }
 }
 
@@ -314,25 +438,28 @@ impl Dashboard {
 pub struct Handle(pub Arc<Dashboard>);
 
 impl Backend for Handle {
-    fn snapshot(&self, statefulset: Option<String>) -> Snapshot {
+    fn snapshot(&self, statefulset: Option<String>) -> Result<Snapshot, ActionError> {
         let d = &self.0;
+        if let Some(name) = &statefulset {
+            validate::object_name("StatefulSet", name)?;
+        }
         let chosen = statefulset.or_else(|| d.default_statefulset.clone());
         let revision = *d.health.subscribe().borrow();
-        mapping::snapshot(&d.stores, &d.counts.all(), chosen.as_deref(), d.health.connection(), revision, &d.ctx, jiff::Timestamp::now())
+        Ok(mapping::snapshot(&d.stores, &d.counts.all(), chosen.as_deref(), d.health.connection(), revision, &d.ctx))
     }
 
-    fn delete_pod(&self, statefulset: String, pod: String) -> BoxFuture<Result<ActionReport, String>> {
+    fn delete_pod(&self, statefulset: String, pod: String) -> ActionResult {
         let this = self.0.clone();
-        Box::pin(async move { this.delete_pod(&statefulset, &pod).await.map_err(|e| e.to_string()) })
+        Box::pin(async move { this.delete_pod(&statefulset, &pod).await.map_err(ActionError::from) })
     }
 
-    fn set_policy(&self, statefulset: String, policy: String) -> BoxFuture<Result<ActionReport, String>> {
+    fn set_policy(&self, statefulset: String, policy: String) -> ActionResult {
         let this = self.0.clone();
-        Box::pin(async move { this.set_policy(&statefulset, &policy).await.map_err(|e| e.to_string()) })
+        Box::pin(async move { this.set_policy(&statefulset, &policy).await.map_err(ActionError::from) })
     }
 
-    fn scale(&self, statefulset: String, replicas: i32) -> BoxFuture<Result<ActionReport, String>> {
+    fn scale(&self, statefulset: String, replicas: String) -> ActionResult {
         let this = self.0.clone();
-        Box::pin(async move { this.scale(&statefulset, replicas).await.map_err(|e| e.to_string()) })
+        Box::pin(async move { this.scale(&statefulset, &replicas).await.map_err(ActionError::from) })
     }
 }

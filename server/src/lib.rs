@@ -5,10 +5,14 @@
 
 #![recursion_limit = "512"]
 
+pub mod access;
 pub mod config;
 pub mod connect;
 pub mod dashboard;
 pub mod mapping;
+pub mod publish;
+pub mod stream;
+pub mod validate;
 pub mod visits;
 pub mod watch;
 pub mod web;

@@ -2,15 +2,19 @@
 
 #![recursion_limit = "512"]
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Parser;
 use leptos::config::get_configuration;
+use server::access::{Access, Token};
 use server::config::Cli;
 use server::dashboard::{Dashboard, Handle};
 use server::mapping::Context;
+use server::publish::Publisher;
+use server::stream::StreamLimits;
 use server::visits::{self, Counts, Reader};
 use server::watch::{self, Health};
 use server::web::{self, AppState};
@@ -28,11 +32,39 @@ fn main() -> anyhow::Result<()> {
         .block_on(run())
 }
 
+/// Resolves on Ctrl-C or SIGTERM.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM; stop with Ctrl-C");
+                let _ = tokio::signal::ctrl_c().await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}
+
 async fn run() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,tower_http=warn".into()))
         .init();
     let cli = Cli::parse();
+    let token = match &cli.presenter_token {
+        Some(t) => Token::new(t).context("--presenter-token / STSLAB_PRESENTER_TOKEN")?,
+        None => Token::generate(),
+    };
+    if let Some(ns) = &cli.namespace {
+        server::validate::object_name("namespace", ns).map_err(|e| anyhow::anyhow!("--namespace: {e}"))?;
+    }
     let mut leptos_options = get_configuration(None).context("reading the Leptos site configuration")?.leptos_options;
     leptos_options.site_addr = cli.listen;
 
@@ -50,20 +82,45 @@ async fn run() -> anyhow::Result<()> {
     for line in dashboard.repair().await {
         println!("{line}");
     }
-    let state = AppState { leptos_options, backend: Arc::new(Handle(dashboard)), changes: health.subscribe() };
+    let (stop, shutdown) = tokio::sync::watch::channel(false);
+    let backend: app::backend::SharedBackend = Arc::new(Handle(dashboard));
+    let state = AppState {
+        leptos_options,
+        publisher: Publisher::new(backend.clone(), health.subscribe(), shutdown.clone()),
+        backend,
+        limits: StreamLimits::new(cli.max_streams, cli.max_streams_per_client),
+        access: Access { token: token.clone(), read_only: cli.read_only, loopback_only: cli.listen.ip().is_loopback() },
+        shutdown,
+    };
     let listener = tokio::net::TcpListener::bind(cli.listen).await.with_context(|| format!("cannot listen on {}", cli.listen))?;
-    println!("StatefulSet Lab: http://{}/ ({})", cli.listen, connected.description);
+    print_links(&cli, &token, &connected.description);
     if let Some(practice) = &connected.practice {
         practice_cluster::kubeconfig::write(&cli.practice_kubeconfig, &practice.url(), &connected.namespace)
             .with_context(|| format!("cannot write {}", cli.practice_kubeconfig.display()))?;
         let path = std::path::absolute(&cli.practice_kubeconfig).unwrap_or(cli.practice_kubeconfig.clone());
         println!("kubectl on the same cluster:\n  export KUBECONFIG={}\n  kubectl get pods", path.display());
     }
-    axum::serve(listener, web::router(state))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
+    axum::serve(listener, web::router(state).into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(async move {
+            stop_signal().await;
+            tracing::info!("shutting down: ending live streams");
+            let _ = stop.send(true);
         })
         .await
         .context("serving the dashboard")?;
     Ok(())
+}
+
+/// The two links: the audience's (plain) and the presenter's (signs a browser in).
+fn print_links(cli: &Cli, token: &Token, cluster: &str) {
+    let shown = if cli.listen.ip().is_unspecified() { SocketAddr::new([127, 0, 0, 1].into(), cli.listen.port()) } else { cli.listen };
+    println!("StatefulSet Lab ({cluster})");
+    println!("  audience link (share it with the class): http://{shown}/");
+    println!("  presenter link (keep it to yourself):    http://{shown}/?presenter={}", token.expose());
+    if cli.listen.ip().is_loopback() {
+        println!("  (listening on loopback only: to share with a class, start with --listen 0.0.0.0:{} and use this machine's address)", cli.listen.port());
+    }
+    if cli.read_only {
+        println!("  read-only: nobody, not even the presenter, can change the lab from the page");
+    }
 }

@@ -53,13 +53,13 @@ fn uuid_like() -> String {
 
 async fn until(lab: &Lab, what: &str, ok: impl Fn(&Snapshot) -> bool) -> Snapshot {
     for _ in 0..600 {
-        let s = lab.handle.snapshot(None);
+        let s = lab.handle.snapshot(None).expect("snapshot");
         if ok(&s) {
             return s;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    panic!("timed out waiting for {what}: {:#?}", lab.handle.snapshot(None));
+    panic!("timed out waiting for {what}: {:#?}", lab.handle.snapshot(None).expect("snapshot"));
 }
 
 fn all_running(s: &Snapshot, n: usize) -> bool {
@@ -129,14 +129,61 @@ async fn an_interrupted_toggle_is_repaired_at_the_next_start() {
     let api: Api<StatefulSet> = Api::namespaced(server::connect::practice_client(&lab.running.url()).expect("client"), "default");
     let current = api.get("web").await.expect("get");
     // What the toggle writes before deleting; then the "crash" after the delete.
-    let saved = SavedToggle { original: for_recreation(&current, None), target: for_recreation(&current, Some("Parallel")) };
+    let saved = SavedToggle {
+        cluster: "practice".into(),
+        original_uid: current.metadata.uid.clone(),
+        original: for_recreation(&current, None),
+        target: for_recreation(&current, Some("Parallel")),
+    };
+    // A spec saved from another cluster is never applied here.
+    let foreign = SavedToggle { cluster: "context prod".into(), ..serde_json::from_slice(&serde_json::to_vec(&saved).expect("json")).expect("copy") };
     std::fs::create_dir_all(&lab.state_dir).expect("dir");
     std::fs::write(lab.state_dir.join("default.web.json"), serde_json::to_vec(&saved).expect("json")).expect("write");
+    std::fs::write(lab.state_dir.join("default.other.json"), serde_json::to_vec(&foreign).expect("json")).expect("write");
     api.delete("web", &DeleteParams { propagation_policy: Some(PropagationPolicy::Orphan), ..Default::default() }).await.expect("delete");
     until(&lab, "sts gone", |s| s.statefulset.is_none()).await;
     let repaired = lab.dashboard.repair().await;
     assert_eq!(repaired.len(), 1, "{repaired:?}");
     until(&lab, "sts back as Parallel", |s| s.statefulset.as_ref().is_some_and(|x| x.pod_management_policy == "Parallel") && all_running(s, 3)).await;
+    assert!(!lab.state_dir.join("default.web.json").exists(), "done with");
+    assert!(lab.state_dir.join("default.other.json").exists(), "another cluster's spec is left alone");
+    // A second start finds a newer StatefulSet than the saved one: nothing to do.
+    std::fs::write(lab.state_dir.join("default.web.json"), serde_json::to_vec(&saved).expect("json")).expect("write");
+    let uid = api.get("web").await.expect("get").metadata.uid;
+    assert!(lab.dashboard.repair().await.is_empty());
+    assert_eq!(api.get("web").await.expect("get").metadata.uid, uid, "the newer StatefulSet is untouched");
+    assert!(!lab.state_dir.join("default.web.json").exists());
+    let _ = std::fs::remove_dir_all(&lab.state_dir);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_switch_finishes_when_the_browser_goes_away_and_blocks_a_concurrent_scale() {
+    let lab = lab(false).await;
+    until(&lab, "3 running pods", |s| all_running(s, 3)).await;
+    let dashboard = lab.dashboard.clone();
+    let request = tokio::spawn(async move { dashboard.set_policy("web", "Parallel").await });
+    // The switch is under way once its spec is saved.
+    let saved = lab.state_dir.join("default.web.json");
+    for _ in 0..5_000 {
+        if saved.exists() || request.is_finished() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    assert!(saved.exists(), "the switch saved its spec and is still running");
+    // While it runs, a scale is refused rather than racing it.
+    let why = lab.dashboard.scale("web", "4").await.expect_err("refused during the switch").to_string();
+    assert!(why.contains("still in progress"), "{why}");
+    // The browser closes: the request's future is dropped mid-way.
+    request.abort();
+    until(&lab, "the switch finished without its request", |s| s.statefulset.as_ref().is_some_and(|x| x.pod_management_policy == "Parallel")).await;
+    for _ in 0..100 {
+        if std::fs::read_dir(&lab.state_dir).map(|d| d.count()).unwrap_or(0) == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(std::fs::read_dir(&lab.state_dir).map(|d| d.count()).unwrap_or(0), 0, "saved spec removed once the new StatefulSet exists");
     let _ = std::fs::remove_dir_all(&lab.state_dir);
 }
 
@@ -146,13 +193,13 @@ async fn read_only_refuses_every_change() {
     until(&lab, "3 running pods", |s| all_running(s, 3)).await;
     for result in [
         lab.dashboard.delete_pod("web", "web-0").await.map(|_| ()),
-        lab.dashboard.scale("web", 5).await.map(|_| ()),
+        lab.dashboard.scale("web", "5").await.map(|_| ()),
         lab.dashboard.set_policy("web", "Parallel").await.map(|_| ()),
     ] {
         assert!(result.expect_err("read-only").to_string().contains("read-only"));
     }
-    assert!(lab.handle.snapshot(None).read_only);
-    let err = lab.dashboard.scale("web", 500).await.expect_err("read-only first");
+    assert!(lab.handle.snapshot(None).expect("snapshot").read_only);
+    let err = lab.dashboard.scale("web", "500").await.expect_err("read-only first");
     assert!(err.to_string().contains("read-only"));
     let _ = std::fs::remove_dir_all(&lab.state_dir);
 }

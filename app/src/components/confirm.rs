@@ -4,8 +4,17 @@
 use leptos::prelude::*;
 
 use crate::actions::{delete_pod, scale, set_policy};
+use crate::error::ActionError;
 use crate::model::ActionReport;
-use crate::pages::dashboard::Outcome;
+
+/// What the last button press did, shown under the header.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Outcome {
+    /// It worked; what happened and the kubectl equivalent.
+    Done(ActionReport),
+    /// It failed, in words.
+    Failed(String),
+}
 
 /// An action waiting for the user's confirmation.
 #[derive(Clone, Debug, PartialEq)]
@@ -64,24 +73,16 @@ impl Pending {
 /// Runs a confirmed (or harmless) action and reports its outcome.
 pub fn run(action: Pending, outcome: RwSignal<Option<Outcome>>) {
     leptos::task::spawn_local(async move {
-        let result: Result<ActionReport, ServerFnError> = match action {
+        let result: Result<ActionReport, ActionError> = match action {
             Pending::DeletePod { statefulset, pod } => delete_pod(statefulset, pod).await,
             Pending::SetPolicy { statefulset, to } => set_policy(statefulset, to).await,
-            Pending::ScaleDown { statefulset, to } => scale(statefulset, to).await,
+            Pending::ScaleDown { statefulset, to } => scale(statefulset, to.to_string()).await,
         };
         outcome.set(Some(match result {
             Ok(r) => Outcome::Done(r),
-            Err(e) => Outcome::Failed(server_message(&e)),
+            Err(e) => Outcome::Failed(e.to_string()),
         }));
     });
-}
-
-/// The server's own words from a server function error.
-pub fn server_message(e: &ServerFnError) -> String {
-    match e {
-        ServerFnError::ServerError(m) => m.clone(),
-        other => other.to_string(),
-    }
 }
 
 /// The modal dialog shown while an action waits for confirmation.

@@ -28,7 +28,7 @@ pub fn DnsPanel() -> impl IntoView {
             <table>
                 <thead><tr><th>"Name"</th><th>"Type"</th><th>"Answer"</th><th>"Published"</th></tr></thead>
                 <tbody>
-                    <For each=move || dns().records key=|r| (r.name.clone(), r.type_.clone(), r.value.clone(), r.published)
+                    <For each=move || { let limit = if live.show_all.get() { usize::MAX } else { crate::live::PAGE_ROWS }; dns().records.into_iter().take(limit).collect::<Vec<_>>() } key=|r| (r.name.clone(), r.type_.clone(), r.value.clone(), r.published)
                         children=move |r| view! {
                             <tr class:withheld=!r.published data-testid=format!("dns-{}", r.name)>
                                 <td class="mono">{r.name.clone()}</td>

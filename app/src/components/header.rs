@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 use crate::live::LiveView;
-use crate::model::Connection;
+use crate::model::{Connection, Role};
 
 /// Title, picker and connection indicator.
 #[component]
@@ -32,8 +32,31 @@ pub fn Header() -> impl IntoView {
             <p class="where">
                 {move || live.snapshot.with(|s| format!("namespace {} · {}", s.namespace, s.cluster))}
             </p>
+            <RoleBadge/>
             <ConnectionIndicator/>
         </header>
+    }
+}
+
+/// Which role this page is in; the presenter can sign out (the page then has no buttons).
+#[component]
+fn RoleBadge() -> impl IntoView {
+    let live = expect_context::<LiveView>();
+    let read_only = move || live.snapshot.with(|s| s.read_only);
+    match live.role {
+        Role::Presenter => view! {
+            <form class="role presenter" method="post" action="/signout" data-testid="role">
+                <span class="badge">{move || if read_only() { "Presenter (read-only)" } else { "Presenter" }}</span>
+                <button type="submit" class="link" data-testid="sign-out">"Sign out"</button>
+            </form>
+        }
+        .into_any(),
+        Role::Audience => view! {
+            <p class="role audience" data-testid="role">
+                <span class="badge">{move || if read_only() { "Watching (read-only)" } else { "Watching" }}</span>
+            </p>
+        }
+        .into_any(),
     }
 }
 

@@ -3,6 +3,7 @@
 
 use leptos::prelude::*;
 
+use crate::age::Clock;
 use crate::components::confirm::Pending;
 use crate::live::LiveView;
 use crate::model::{PodView, Visits};
@@ -32,12 +33,18 @@ pub fn PodsPanel() -> impl IntoView {
                     <th>"IP"</th><th>"Node"</th><th>"Visits"</th><th></th>
                 </tr></thead>
                 <tbody>
-                    <For each=move || live.pods.get() key=|(name, _)| name.clone()
+                    <For each=move || live.visible(live.pods) key=|(name, _)| name.clone()
                         children=move |(_, pod)| view! { <PodRow pod/> }/>
                 </tbody>
             </table>
             <Show when=move || live.pods.with(Vec::is_empty)>
                 <p class="none">"No pods."</p>
+            </Show>
+            <Show when=move || { live.hidden(live.pods) > 0 }>
+                <p class="more">
+                    {move || format!("Showing the first {} of {} pods. ", crate::live::PAGE_ROWS, live.pods.with(Vec::len))}
+                    <button class="link" data-testid="show-all" on:click=move |_| live.show_all.set(true)>"Show all"</button>
+                </p>
             </Show>
         </section>
     }
@@ -50,7 +57,7 @@ fn PodRow(
 ) -> impl IntoView {
     let live = expect_context::<LiveView>();
     let pending = expect_context::<RwSignal<Option<Pending>>>();
-    let read_only = move || live.snapshot.with(|s| s.read_only);
+    let clock = expect_context::<Clock>();
     let field = move |f: fn(&PodView) -> String| move || pod.with(f);
     let name = pod.with_untracked(|p| p.name.clone());
     view! {
@@ -60,13 +67,13 @@ fn PodRow(
             <td><span data-testid="status" class=move || format!("status {}", pod.with(|p| status_class(&p.status)))>
                 {field(|p| p.status.clone())}
             </span></td>
-            <td data-testid="restarts">{field(|p| p.restarts_text.clone())}</td>
-            <td>{field(|p| p.age.clone())}</td>
+            <td data-testid="restarts">{move || pod.with(|p| restarts_cell(p.restarts, p.last_restart_at, clock))}</td>
+            <td>{move || clock.age(pod.with(|p| p.created_at))}</td>
             <td class="mono">{field(|p| if p.ip.is_empty() { "<none>".into() } else { p.ip.clone() })}</td>
             <td>{field(|p| p.node.clone())}</td>
             <td data-testid="visits"><VisitsCell pod/></td>
             <td>
-                <Show when=move || !read_only()>
+                <Show when=move || live.controls>
                     <button class="danger small" data-testid="delete-pod"
                         disabled=move || pod.with(|p| p.status == "Terminating")
                         on:click=move |_| {
@@ -77,6 +84,11 @@ fn PodRow(
             </td>
         </tr>
     }
+}
+
+/// kubectl's RESTARTS cell: `0`, or `1 (8s ago)` once a container has restarted.
+fn restarts_cell(restarts: i32, last_restart_at: i64, clock: Clock) -> String {
+    if restarts == 0 || last_restart_at == 0 { restarts.to_string() } else { format!("{restarts} ({} ago)", clock.age(last_restart_at)) }
 }
 
 /// The visit count, highlighted when it changes; errors in words, never as zero.

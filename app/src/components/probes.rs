@@ -3,6 +3,7 @@
 
 use leptos::prelude::*;
 
+use crate::age::Clock;
 use crate::live::LiveView;
 use crate::model::{ContainerView, PodView};
 
@@ -13,7 +14,7 @@ pub fn ProbesPanel() -> impl IntoView {
     view! {
         <section class="panel probes" data-testid="probes-panel">
             <h2>"Probes"</h2>
-            <For each=move || live.pods.get() key=|(name, _)| name.clone()
+            <For each=move || live.visible(live.pods) key=|(name, _)| name.clone()
                 children=move |(_, pod)| view! { <PodProbes pod/> }/>
         </section>
     }
@@ -25,6 +26,7 @@ fn PodProbes(
     pod: RwSignal<PodView>,
 ) -> impl IntoView {
     let name = pod.with_untracked(|p| p.name.clone());
+    let clock = expect_context::<Clock>();
     view! {
         <article class="pod-probes" data-testid=format!("probes-{name}")>
             <h3 class="mono">{name.clone()}</h3>
@@ -38,7 +40,7 @@ fn PodProbes(
                                 <span class="reason">{e.reason}</span>
                                 " "
                                 <span class="count">{if e.count > 1 { format!("×{} ", e.count) } else { String::new() }}</span>
-                                <span class="age">{format!("{} ago", e.age)}</span>
+                                <span class="age">{move || format!("{} ago", clock.age(e.last_seen_at))}</span>
                                 <div class="message">{e.message}</div>
                             </li>
                         }).collect_view()}
@@ -65,7 +67,11 @@ fn ContainerProbes(
     view! {
         <div class="container">
             <p class="summary">{summary}</p>
-            {c.last_termination.map(|t| view! { <p class="last">"Last ended: " {t}</p> })}
+            {c.last_termination.map(|t| {
+                let clock = expect_context::<Clock>();
+                let at = c.last_termination_at;
+                view! { <p class="last">"Last ended: " {t} {move || if at == 0 { String::new() } else { format!(", {} ago", clock.age(at)) }}</p> }
+            })}
             {if c.probes.is_empty() {
                 view! { <p class="none">"No probes: Kubernetes treats the container as ready as soon as it runs."</p> }.into_any()
             } else {

@@ -3,9 +3,9 @@
 
 use leptos::prelude::*;
 
-use crate::components::confirm::{Pending, run};
+use crate::age::Clock;
+use crate::components::confirm::{Outcome, Pending, run};
 use crate::live::LiveView;
-use crate::pages::dashboard::Outcome;
 
 /// The StatefulSet on screen.
 #[component]
@@ -14,7 +14,8 @@ pub fn StatefulSetPanel() -> impl IntoView {
     let pending = expect_context::<RwSignal<Option<Pending>>>();
     let outcome = expect_context::<RwSignal<Option<Outcome>>>();
     let sts = move || live.snapshot.with(|s| s.statefulset.clone().unwrap_or_default());
-    let read_only = move || live.snapshot.with(|s| s.read_only);
+    let clock = expect_context::<Clock>();
+    let controls = live.controls;
     let other_policy = move || if sts().pod_management_policy == "Parallel" { "OrderedReady" } else { "Parallel" };
     let scale_to = move |to: i32| {
         let s = sts();
@@ -35,12 +36,12 @@ pub fn StatefulSetPanel() -> impl IntoView {
                 <div class="fact">
                     <dt>"Replicas"</dt>
                     <dd class="replicas">
-                        <Show when=move || !read_only()>
+                        <Show when=move || controls>
                             <button class="step" aria-label="Scale down" data-testid="scale-down"
                                 on:click=move |_| scale_to(sts().replicas - 1)>"−"</button>
                         </Show>
                         <span data-testid="sts-replicas">{move || sts().replicas}</span>
-                        <Show when=move || !read_only()>
+                        <Show when=move || controls>
                             <button class="step" aria-label="Scale up" data-testid="scale-up"
                                 on:click=move |_| scale_to(sts().replicas + 1)>"+"</button>
                         </Show>
@@ -50,7 +51,7 @@ pub fn StatefulSetPanel() -> impl IntoView {
                     <dt>"podManagementPolicy"</dt>
                     <dd>
                         <span class="policy" data-testid="policy">{move || sts().pod_management_policy}</span>
-                        <Show when=move || !read_only()>
+                        <Show when=move || controls>
                             <button class="toggle" data-testid="toggle-policy" on:click=move |_| {
                                 pending.set(Some(Pending::SetPolicy { statefulset: sts().name, to: other_policy().to_owned() }))
                             }>{move || format!("Switch to {}", other_policy())}</button>
@@ -76,7 +77,7 @@ pub fn StatefulSetPanel() -> impl IntoView {
                 </div>
                 <div class="fact">
                     <dt>"Age"</dt>
-                    <dd>{move || sts().age}</dd>
+                    <dd>{move || clock.age(sts().created_at)}</dd>
                 </div>
             </dl>
         </section>

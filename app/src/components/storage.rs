@@ -19,7 +19,7 @@ pub fn StoragePanel() -> impl IntoView {
                     <th>"Access"</th><th>"Class"</th><th>"Claim UID"</th>
                 </tr></thead>
                 <tbody>
-                    <For each=move || live.claims.get() key=|(name, _)| name.clone()
+                    <For each=move || live.visible(live.claims) key=|(name, _)| name.clone()
                         children=move |(_, claim)| view! { <ClaimRow claim/> }/>
                 </tbody>
             </table>

@@ -4,8 +4,9 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
-use crate::actions::get_snapshot;
-use crate::components::confirm::{ConfirmDialog, Pending};
+use crate::actions::get_page;
+use crate::age::Clock;
+use crate::components::confirm::{ConfirmDialog, Outcome, Pending};
 use crate::components::dns::DnsPanel;
 use crate::components::header::Header;
 use crate::components::pods::PodsPanel;
@@ -13,27 +14,18 @@ use crate::components::probes::ProbesPanel;
 use crate::components::statefulset::StatefulSetPanel;
 use crate::components::storage::StoragePanel;
 use crate::live::LiveView;
-use crate::model::{ActionReport, Snapshot};
-
-/// What the last button press did, shown under the header.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Outcome {
-    /// It worked; what happened and the kubectl equivalent.
-    Done(ActionReport),
-    /// It failed, in words.
-    Failed(String),
-}
+use crate::model::Page;
 
 /// The dashboard page.
 #[component]
 pub fn Dashboard() -> impl IntoView {
     let query = use_query_map();
     let chosen = move || query.with(|q| q.get("statefulset")).filter(|s| !s.is_empty());
-    let snapshot = Resource::new(chosen, get_snapshot);
+    let page = Resource::new(chosen, get_page);
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading the cluster's state…"</p> }>
-            {move || snapshot.get().map(|result| match result {
-                Ok(s) => view! { <Live initial=s chosen=chosen()/> }.into_any(),
+            {move || page.get().map(|result| match result {
+                Ok(p) => view! { <Live initial=p chosen=chosen()/> }.into_any(),
                 Err(e) => view! {
                     <main class="page">
                         <p class="error-banner" role="alert">"Cannot read the cluster: " {e.to_string()}</p>
@@ -47,12 +39,13 @@ pub fn Dashboard() -> impl IntoView {
 /// The page once the first snapshot is there.
 #[component]
 fn Live(
-    /// The state at first paint.
-    initial: Snapshot,
+    /// The state at first paint, and who is looking.
+    initial: Page,
     /// The StatefulSet asked for in the URL, if any.
     chosen: Option<String>,
 ) -> impl IntoView {
-    let live = LiveView::new(initial);
+    provide_context(Clock::new(initial.server_time));
+    let live = LiveView::new(initial.snapshot, initial.role);
     #[cfg(feature = "hydrate")]
     live.connect(chosen.clone());
     #[cfg(not(feature = "hydrate"))]

@@ -10,9 +10,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use app::model::{Connection, Snapshot, Visits};
-use jiff::Timestamp;
 use k8s_openapi::api::apps::v1::StatefulSet;
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::core::v1::{Event, Pod};
 
 use crate::watch::Stores;
 
@@ -53,7 +52,6 @@ pub fn snapshot(
     connection: Connection,
     revision: u64,
     ctx: &Context,
-    now: Timestamp,
 ) -> Snapshot {
     let mut all: Vec<Arc<StatefulSet>> = stores.statefulsets.state();
     all.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
@@ -75,21 +73,36 @@ pub fn snapshot(
     let name = sts.metadata.name.clone().unwrap_or_default();
     let mut pods: Vec<Arc<Pod>> = stores.pods.state().into_iter().filter(|p| belongs_to(p, &sts)).collect();
     pods.sort_by_key(|p| ordinal(&name, p.metadata.name.as_deref().unwrap_or_default()));
-    let events = stores.events.state();
+    let all_events = stores.events.state();
+    let events = events_by_object(&all_events);
     snap.pods = pods
         .iter()
         .map(|p| {
             let pod_name = p.metadata.name.clone().unwrap_or_default();
             let v = visits.get(&pod_name).cloned().unwrap_or_default();
-            pods::pod_view(p, &name, &events, v, now)
+            let mine = p.metadata.uid.as_deref().and_then(|uid| events.get(uid)).map_or(&[][..], Vec::as_slice);
+            pods::pod_view(p, &name, mine, v)
         })
         .collect();
     snap.claims = storage::claims(&sts, &stores.claims.state(), &stores.volumes.state(), &pods);
     let service = sts.spec.as_ref().map(|s| s.service_name.clone().unwrap_or_default()).unwrap_or_default();
     let svc = stores.services.state().into_iter().find(|s| s.metadata.name.as_deref() == Some(service.as_str()));
     snap.dns = dns::dns_view(svc.as_deref(), &stores.slices.state(), &ctx.namespace, &ctx.domain);
-    snap.statefulset = Some(statefulset::statefulset_view(&sts, now));
+    snap.statefulset = Some(statefulset::statefulset_view(&sts));
     snap
+}
+
+/// The probe-related events of each object, by the involved object's UID: one pass
+/// over the events, so a snapshot costs pods + events, not pods × events.
+pub fn events_by_object(events: &[Arc<Event>]) -> HashMap<&str, Vec<Arc<Event>>> {
+    let mut by_uid: HashMap<&str, Vec<Arc<Event>>> = HashMap::new();
+    for e in events {
+        let relevant = e.reason.as_deref().is_some_and(|r| pods::PROBE_REASONS.contains(&r));
+        if let (true, Some(uid)) = (relevant, e.involved_object.uid.as_deref()) {
+            by_uid.entry(uid).or_default().push(e.clone());
+        }
+    }
+    by_uid
 }
 
 #[cfg(test)]

@@ -6,11 +6,12 @@ use std::sync::Arc;
 use app::model::{ContainerView, EventView, PodView, ProbeView, Visits};
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::{ContainerStatus, Event, Pod, Probe};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
-use practice_cluster::printers::{age_since, pod_summary};
+use practice_cluster::printers::pod_summary;
 
 /// Events worth showing beside a pod's probes.
-const PROBE_REASONS: [&str; 4] = ["Unhealthy", "BackOff", "Killing", "Failed"];
+pub const PROBE_REASONS: [&str; 4] = ["Unhealthy", "BackOff", "Killing", "Failed"];
 /// How many events a pod shows.
 const MAX_EVENTS: usize = 5;
 
@@ -68,8 +69,13 @@ fn state_text(cs: Option<&ContainerStatus>) -> String {
     }
 }
 
-/// The row for `pod` of StatefulSet `sts`.
-pub fn pod_view(pod: &Pod, sts: &str, events: &[Arc<Event>], visits: Visits, now: Timestamp) -> PodView {
+/// Unix seconds of a Kubernetes time; 0 when there is none.
+pub fn unix(t: Option<&Time>) -> i64 {
+    t.map_or(0, |t| t.0.as_second())
+}
+
+/// The row for `pod` of StatefulSet `sts`; `events` are the pod's own (any order).
+pub fn pod_view(pod: &Pod, sts: &str, events: &[Arc<Event>], visits: Visits) -> PodView {
     let summary = pod_summary(pod);
     let name = pod.metadata.name.clone().unwrap_or_default();
     let status = pod.status.as_ref();
@@ -93,13 +99,8 @@ pub fn pod_view(pod: &Pod, sts: &str, events: &[Arc<Event>], visits: Visits, now
             if let Some(p) = &c.readiness_probe {
                 probes.push(probe_view("readiness", p, ready));
             }
-            let last_termination = cs
-                .and_then(|s| s.last_state.as_ref())
-                .and_then(|l| l.terminated.as_ref())
-                .map(|t| {
-                    let when = t.finished_at.as_ref().map(|f| format!(", {} ago", age_since(f.0, now))).unwrap_or_default();
-                    format!("{} (exit {}){when}", t.reason.as_deref().unwrap_or("unknown"), t.exit_code)
-                });
+            let terminated = cs.and_then(|s| s.last_state.as_ref()).and_then(|l| l.terminated.as_ref());
+            let last_termination = terminated.map(|t| format!("{} (exit {})", t.reason.as_deref().unwrap_or("unknown"), t.exit_code));
             ContainerView {
                 name: c.name.clone(),
                 image: c.image.clone().unwrap_or_default(),
@@ -108,6 +109,7 @@ pub fn pod_view(pod: &Pod, sts: &str, events: &[Arc<Event>], visits: Visits, now
                 restart_count: cs.map_or(0, |s| s.restart_count),
                 state: state_text(cs),
                 last_termination,
+                last_termination_at: unix(terminated.and_then(|t| t.finished_at.as_ref())),
                 probes,
             }
         })
@@ -121,8 +123,8 @@ pub fn pod_view(pod: &Pod, sts: &str, events: &[Arc<Event>], visits: Visits, now
             .and_then(|s| s.conditions.as_ref())
             .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True")),
         restarts: summary.restarts,
-        restarts_text: summary.restarts_cell(now),
-        age: pod.metadata.creation_timestamp.as_ref().map_or_else(|| "<unknown>".into(), |t| age_since(t.0, now)),
+        last_restart_at: summary.last_restart.map_or(0, Timestamp::as_second),
+        created_at: unix(pod.metadata.creation_timestamp.as_ref()),
         ip: status.and_then(|s| s.pod_ip.clone()).unwrap_or_default(),
         node: pod.spec.as_ref().and_then(|s| s.node_name.clone()).unwrap_or_default(),
         revision: pod
@@ -132,20 +134,15 @@ pub fn pod_view(pod: &Pod, sts: &str, events: &[Arc<Event>], visits: Visits, now
             .and_then(|l| l.get("controller-revision-hash").cloned())
             .unwrap_or_default(),
         containers,
-        events: pod_events(pod, events, now),
+        events: pod_events(events),
         visits,
         name,
     }
 }
 
-/// The pod's recent probe-related events, newest first.
-pub fn pod_events(pod: &Pod, events: &[Arc<Event>], now: Timestamp) -> Vec<EventView> {
-    let uid = pod.metadata.uid.as_deref();
-    let mut mine: Vec<&Arc<Event>> = events
-        .iter()
-        .filter(|e| e.involved_object.uid.as_deref() == uid && uid.is_some())
-        .filter(|e| e.reason.as_deref().is_some_and(|r| PROBE_REASONS.contains(&r)))
-        .collect();
+/// The pod's recent probe-related events, newest first, from the pod's own events.
+pub fn pod_events(events: &[Arc<Event>]) -> Vec<EventView> {
+    let mut mine: Vec<&Arc<Event>> = events.iter().filter(|e| e.reason.as_deref().is_some_and(|r| PROBE_REASONS.contains(&r))).collect();
     let last_seen = |e: &Event| e.last_timestamp.as_ref().or(e.first_timestamp.as_ref()).map(|t| t.0);
     mine.sort_by_key(|e| std::cmp::Reverse(last_seen(e)));
     mine.into_iter()
@@ -155,7 +152,7 @@ pub fn pod_events(pod: &Pod, events: &[Arc<Event>], now: Timestamp) -> Vec<Event
             reason: e.reason.clone().unwrap_or_default(),
             message: e.message.clone().unwrap_or_default(),
             count: e.count.unwrap_or(1),
-            age: last_seen(e).map_or_else(|| "<unknown>".into(), |t| age_since(t, now)),
+            last_seen_at: last_seen(e).map_or(0, Timestamp::as_second),
         })
         .collect()
 }

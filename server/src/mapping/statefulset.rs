@@ -1,12 +1,12 @@
 //! The StatefulSet panel.
 
 use app::model::StatefulSetView;
-use jiff::Timestamp;
 use k8s_openapi::api::apps::v1::StatefulSet;
-use practice_cluster::printers::age_since;
+
+use crate::mapping::pods::unix;
 
 /// The panel's view of `sts`.
-pub fn statefulset_view(sts: &StatefulSet, now: Timestamp) -> StatefulSetView {
+pub fn statefulset_view(sts: &StatefulSet) -> StatefulSetView {
     let spec = sts.spec.as_ref();
     let status = sts.status.as_ref();
     let strategy = spec.and_then(|s| s.update_strategy.as_ref());
@@ -30,6 +30,6 @@ pub fn statefulset_view(sts: &StatefulSet, now: Timestamp) -> StatefulSetView {
             .and_then(|s| s.volume_claim_templates.as_ref())
             .map(|t| t.iter().filter_map(|c| c.metadata.name.clone()).collect())
             .unwrap_or_default(),
-        age: sts.metadata.creation_timestamp.as_ref().map_or_else(|| "<unknown>".into(), |t| age_since(t.0, now)),
+        created_at: unix(sts.metadata.creation_timestamp.as_ref()),
     }
 }

@@ -1,0 +1,244 @@
+//! One publisher, many viewers: what a cluster change means for the page is computed
+//! once per StatefulSet on screen, not once per open stream.
+//!
+//! A [`Feed`] per StatefulSet (created when its first stream opens) waits for the
+//! reflectors' change signal, computes the snapshot at most every [`COALESCE`], diffs
+//! it with the previous one and broadcasts the change as server-sent-event bytes,
+//! framed once and shared by every stream (cloning [`Bytes`] only counts a
+//! reference). A new stream starts from the feed's current snapshot, framed once per
+//! revision. Ages are not in the snapshot (the browser computes them), so an idle
+//! cluster publishes nothing.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use app::backend::SharedBackend;
+use app::error::ActionError;
+use app::model::{Change, Snapshot};
+use bytes::Bytes;
+use serde::Serialize;
+use tokio::sync::{broadcast, watch};
+
+/// The shortest time between two snapshots of one feed under churn.
+pub const COALESCE: Duration = Duration::from_millis(50);
+/// How many messages a slow stream may fall behind before it is sent a fresh snapshot.
+const BACKLOG: usize = 64;
+/// How many StatefulSets can have feeds at once (each is one task).
+pub const MAX_FEEDS: usize = 32;
+
+/// A message of the live stream, as the browser's `EventSource` receives it.
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+enum Wire<'a> {
+    Snapshot { snapshot: &'a Snapshot },
+    Changes { revision: u64, changes: &'a [Change] },
+}
+
+/// `event: delta` with `message` as JSON: one server-sent event, ready to write.
+fn frame(message: &Wire<'_>) -> Bytes {
+    let json = serde_json::to_string(message).unwrap_or_else(|e| {
+        tracing::error!(error = %e, "could not serialize a stream message");
+        "{}".to_owned()
+    });
+    // serde_json escapes newlines inside strings, so the JSON is one `data:` line.
+    Bytes::from(format!("event: delta\ndata: {json}\n\n"))
+}
+
+/// One broadcast change: its revision and its framed bytes.
+#[derive(Clone, Debug)]
+pub struct Message {
+    /// The snapshot revision after the change.
+    pub revision: u64,
+    /// The server-sent event.
+    pub frame: Bytes,
+}
+
+struct Current {
+    snapshot: Snapshot,
+    /// `snapshot` framed as a `snapshot` message, made when a stream first needs it.
+    framed: Option<Bytes>,
+}
+
+/// The live state of one StatefulSet's page, shared by its streams.
+pub struct Feed {
+    current: Mutex<Current>,
+    tx: broadcast::Sender<Message>,
+}
+
+impl Feed {
+    fn lock(&self) -> MutexGuard<'_, Current> {
+        self.current.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The current snapshot as a framed message, and its revision.
+    pub fn snapshot_frame(&self) -> Message {
+        let mut current = self.lock();
+        Self::framed(&mut current)
+    }
+
+    fn framed(current: &mut Current) -> Message {
+        let revision = current.snapshot.revision;
+        let frame = current.framed.get_or_insert_with(|| frame(&Wire::Snapshot { snapshot: &current.snapshot })).clone();
+        Message { revision, frame }
+    }
+
+    /// Replaces the snapshot with `next` and broadcasts what changed, if anything.
+    /// Returns the number of changed rows.
+    fn publish(&self, mut next: Snapshot) -> usize {
+        let mut current = self.lock();
+        let changes = current.snapshot.diff(&next);
+        if changes.is_empty() {
+            return 0;
+        }
+        let revision = current.snapshot.revision + 1;
+        next.revision = revision;
+        let frame = frame(&Wire::Changes { revision, changes: &changes });
+        *current = Current { snapshot: next, framed: None };
+        // No receivers is not an error: the feed task notices and ends.
+        let _ = self.tx.send(Message { revision, frame });
+        changes.len()
+    }
+}
+
+/// What a new stream gets: the snapshot to start from and the changes after it.
+pub struct Subscription {
+    /// The feed, for a fresh snapshot after falling behind.
+    pub feed: Arc<Feed>,
+    /// The first message: the current snapshot.
+    pub first: Message,
+    /// Every change after `first`.
+    pub changes: broadcast::Receiver<Message>,
+}
+
+/// The feeds, by StatefulSet (`None`: the default one).
+pub struct Publisher {
+    backend: SharedBackend,
+    changes: watch::Receiver<u64>,
+    shutdown: watch::Receiver<bool>,
+    feeds: Mutex<HashMap<Option<String>, Arc<Feed>>>,
+}
+
+impl Publisher {
+    /// A publisher reading snapshots from `backend` whenever `changes` moves, until
+    /// `shutdown` turns true.
+    pub fn new(backend: SharedBackend, changes: watch::Receiver<u64>, shutdown: watch::Receiver<bool>) -> Arc<Self> {
+        Arc::new(Publisher { backend, changes, shutdown, feeds: Mutex::default() })
+    }
+
+    fn feeds(&self) -> MutexGuard<'_, HashMap<Option<String>, Arc<Feed>>> {
+        self.feeds.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Subscribes a stream to `statefulset`'s feed, starting the feed if needed.
+    /// The name must already be validated.
+    pub fn subscribe(self: &Arc<Self>, statefulset: Option<String>) -> Result<Subscription, ActionError> {
+        let mut feeds = self.feeds();
+        let feed = match feeds.get(&statefulset) {
+            Some(feed) => feed.clone(),
+            None => {
+                if feeds.len() >= MAX_FEEDS {
+                    return Err(ActionError::Unavailable(format!(
+                        "the dashboard is already following {MAX_FEEDS} StatefulSets; open one of those, or try again later"
+                    )));
+                }
+                // Marked seen before the first snapshot, so no change falls in between.
+                let mut changes = self.changes.clone();
+                changes.borrow_and_update();
+                let mut snapshot = self.backend.snapshot(statefulset.clone())?;
+                snapshot.revision = 1;
+                let feed = Arc::new(Feed { current: Mutex::new(Current { snapshot, framed: None }), tx: broadcast::channel(BACKLOG).0 });
+                feeds.insert(statefulset.clone(), feed.clone());
+                tokio::spawn(self.clone().run(statefulset, feed.clone(), changes));
+                feed
+            }
+        };
+        drop(feeds);
+        // Subscribing under the feed's lock: a change is either in `first` or in `changes`.
+        let mut current = feed.lock();
+        let changes = feed.tx.subscribe();
+        let first = Feed::framed(&mut current);
+        drop(current);
+        Ok(Subscription { feed, first, changes })
+    }
+
+    /// How many feeds are running (for tests and the benchmark).
+    pub fn feed_count(&self) -> usize {
+        self.feeds().len()
+    }
+
+    async fn run(self: Arc<Self>, key: Option<String>, feed: Arc<Feed>, mut changes: watch::Receiver<u64>) {
+        let mut shutdown = self.shutdown.clone();
+        loop {
+            tokio::select! {
+                changed = changes.changed() => if changed.is_err() { break },
+                _ = shutdown.wait_for(|stop| *stop) => break,
+            }
+            {
+                let mut feeds = self.feeds();
+                if feed.tx.receiver_count() == 0 {
+                    feeds.remove(&key);
+                    return;
+                }
+            }
+            match self.backend.snapshot(key.clone()) {
+                Ok(next) => {
+                    feed.publish(next);
+                }
+                Err(e) => tracing::warn!(statefulset = ?key, error = %e, "could not compute the page"),
+            }
+            tokio::time::sleep(COALESCE).await;
+        }
+        self.feeds().remove(&key);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use app::model::PodView;
+
+    fn snap(pods: &[(&str, &str)]) -> Snapshot {
+        Snapshot {
+            pods: pods.iter().enumerate().map(|(i, (n, s))| PodView { name: (*n).into(), ordinal: i as i32, status: (*s).into(), ..Default::default() }).collect(),
+            ..Default::default()
+        }
+    }
+
+    fn feed(s: Snapshot) -> Feed {
+        Feed { current: Mutex::new(Current { snapshot: s, framed: None }), tx: broadcast::channel(BACKLOG).0 }
+    }
+
+    #[test]
+    fn one_change_is_framed_once_and_every_stream_gets_the_same_bytes() {
+        let f = feed(snap(&[("web-0", "Running"), ("web-1", "Running")]));
+        let (mut a, mut b) = (f.tx.subscribe(), f.tx.subscribe());
+        assert_eq!(f.publish(snap(&[("web-0", "Running"), ("web-1", "Terminating")])), 1);
+        let (ma, mb) = (a.try_recv().expect("a"), b.try_recv().expect("b"));
+        assert_eq!(ma.frame.as_ptr(), mb.frame.as_ptr(), "the streams share one buffer");
+        let text = std::str::from_utf8(&ma.frame).expect("utf-8");
+        assert!(text.starts_with("event: delta\ndata: {\"type\":\"changes\",\"revision\":1,"), "{text}");
+        assert!(text.contains("web-1") && !text.contains("web-0"), "only the changed row travels: {text}");
+        assert!(text.ends_with("\n\n"));
+    }
+
+    #[test]
+    fn an_unchanged_snapshot_publishes_nothing() {
+        let f = feed(snap(&[("web-0", "Running")]));
+        let mut rx = f.tx.subscribe();
+        assert_eq!(f.publish(snap(&[("web-0", "Running")])), 0);
+        assert!(rx.try_recv().is_err());
+        assert_eq!(f.snapshot_frame().revision, 0);
+    }
+
+    #[test]
+    fn the_snapshot_frame_is_made_once_per_revision() {
+        let f = feed(snap(&[("web-0", "Running")]));
+        let (one, two) = (f.snapshot_frame(), f.snapshot_frame());
+        assert_eq!(one.frame.as_ptr(), two.frame.as_ptr());
+        f.publish(snap(&[("web-0", "Terminating")]));
+        let three = f.snapshot_frame();
+        assert_eq!(three.revision, 1);
+        assert!(std::str::from_utf8(&three.frame).expect("utf-8").contains("Terminating"));
+    }
+}
