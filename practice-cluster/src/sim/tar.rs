@@ -133,7 +133,8 @@ fn create(files: &MountTable, base: &str, operands: &[String], out: &mut ExecOut
         let path = fs::resolve(base, operand);
         let name = operand.trim_start_matches('/');
         let name = if name.is_empty() { "." } else { name };
-        if let Err(e) = add(files, &path, name, &mut archive, 0) {
+        let added = files.stat(&path).map_err(|e| fail(format!("{operand}: {e}"))).and_then(|_| add(files, &path, name, &mut archive, 0));
+        if let Err(e) = added {
             out.stderr.extend_from_slice(format!("{e}\n").as_bytes());
             missing = true;
         }
