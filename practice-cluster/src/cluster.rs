@@ -133,7 +133,7 @@ impl Cluster {
 pub struct Options {
     /// Address to listen on (`127.0.0.1:0` picks a free port).
     pub listen: SocketAddr,
-    /// Start without the lab StatefulSet.
+    /// Start with nothing deployed (no scenario).
     pub empty: bool,
     /// What to deploy at start (unless `empty`): the lab by default.
     pub scenario: crate::Scenario,

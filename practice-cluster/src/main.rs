@@ -18,7 +18,7 @@ struct Cli {
     /// Address to serve the Kubernetes API on.
     #[arg(long, default_value = "127.0.0.1:6443")]
     listen: SocketAddr,
-    /// Start without the lab StatefulSet.
+    /// Start with nothing deployed (no scenario).
     #[arg(long)]
     empty: bool,
     /// What to deploy at start (see scenarios/ and the README).

@@ -175,10 +175,11 @@ impl Decoder {
                 }
                 out.reserve(out.len());
             }
-            let before = self.inflate.total_in();
+            let (before, produced) = (self.inflate.total_in(), out.len());
             let result = self.inflate.decompress_vec(input, &mut out, FlushDecompress::Sync);
             let used = usize::try_from(self.inflate.total_in() - before).unwrap_or(input.len());
             input = &input[used.min(input.len())..];
+            let stuck = used == 0 && out.len() == produced && out.len() < out.capacity();
             match result {
                 // The client's zlib stream starts by asking for the SPDY dictionary.
                 Err(e) if e.needs_dictionary().is_some() => {
@@ -187,6 +188,7 @@ impl Decoder {
                 Err(e) => return Err(SpdyError::Headers(e.to_string())),
                 Ok(Status::StreamEnd) => break,
                 Ok(_) if input.is_empty() && out.len() < out.capacity() => break,
+                Ok(_) if stuck => return Err(SpdyError::Headers("no progress".into())),
                 Ok(_) => {}
             }
         }
