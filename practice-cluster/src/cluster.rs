@@ -133,8 +133,10 @@ impl Cluster {
 pub struct Options {
     /// Address to listen on (`127.0.0.1:0` picks a free port).
     pub listen: SocketAddr,
-    /// Start without the lab StatefulSet.
+    /// Start with nothing deployed (no scenario).
     pub empty: bool,
+    /// What to deploy at start (unless `empty`): the lab by default.
+    pub scenario: crate::Scenario,
     /// Manifests (YAML or JSON, multi-document) to load after the lab.
     pub manifests: Vec<String>,
     /// Cluster facts and timings.
@@ -148,6 +150,7 @@ impl Default for Options {
         Options {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             empty: false,
+            scenario: crate::Scenario::default(),
             manifests: Vec::new(),
             config: Config::default(),
             clock: Clock::Real,
@@ -207,12 +210,12 @@ pub enum StartError {
     Manifest(String),
 }
 
-/// Starts a practice cluster: builds it, loads the lab (unless `empty`) and the given
+/// Starts a practice cluster: builds it, loads the scenario (unless `empty`) and the given
 /// manifests, serves the API and runs the controllers in the background.
 pub async fn start(options: Options) -> Result<Running, StartError> {
     let cluster = Cluster::new(options.config, options.clock);
     if !options.empty {
-        crate::lab::load_manifest(&cluster, crate::lab::LAB_MANIFEST).map_err(StartError::Manifest)?;
+        crate::lab::load_manifest(&cluster, options.scenario.manifest()).map_err(StartError::Manifest)?;
     }
     for m in &options.manifests {
         crate::lab::load_manifest(&cluster, m).map_err(StartError::Manifest)?;

@@ -18,7 +18,7 @@ use crate::api::resource::{all, DynResource};
 
 /// The lab: a headless Service and a StatefulSet whose app counts visits to `/` in
 /// `/data/visits` on each pod's own volume.
-pub const LAB_MANIFEST: &str = include_str!("lab.yaml");
+pub const LAB_MANIFEST: &str = include_str!("../scenarios/lab.yaml");
 
 /// The provisioner name of the built-in storage class.
 pub const PROVISIONER: &str = "practice.stslab.dev/local";

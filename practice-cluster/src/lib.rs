@@ -24,8 +24,10 @@ pub mod kubeconfig;
 pub mod lab;
 pub mod ops;
 pub mod printers;
+pub mod scenario;
 pub mod sim;
 pub mod store;
 
 pub use clock::Clock;
 pub use cluster::{Cluster, Config, Options, Running, Timings, start};
+pub use scenario::Scenario;

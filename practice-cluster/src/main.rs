@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Parser;
-use practice_cluster::{Config, Options};
+use practice_cluster::{Config, Options, Scenario};
 
 /// A Kubernetes-compatible practice cluster for the StatefulSet lab.
 ///
@@ -18,9 +18,12 @@ struct Cli {
     /// Address to serve the Kubernetes API on.
     #[arg(long, default_value = "127.0.0.1:6443")]
     listen: SocketAddr,
-    /// Start without the lab StatefulSet.
+    /// Start with nothing deployed (no scenario).
     #[arg(long)]
     empty: bool,
+    /// What to deploy at start (see scenarios/ and the README).
+    #[arg(long, value_enum, default_value_t = Scenario::Lab)]
+    scenario: Scenario,
     /// Load the objects in this manifest (YAML or JSON) at start-up; repeatable.
     #[arg(long = "manifest", value_name = "FILE")]
     manifests: Vec<PathBuf>,
@@ -45,6 +48,7 @@ async fn main() -> anyhow::Result<()> {
     let options = Options {
         listen: cli.listen,
         empty: cli.empty,
+        scenario: cli.scenario,
         manifests,
         config: Config { cluster_domain: cli.cluster_domain, ..Config::default() },
         ..Options::default()

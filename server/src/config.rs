@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Parser, ValueEnum};
+use practice_cluster::Scenario;
 
 /// How a pod's visit count is read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -72,6 +73,9 @@ pub struct Cli {
     /// With the practice cluster: where its API listens.
     #[arg(long, default_value = "127.0.0.1:6443")]
     pub practice_listen: SocketAddr,
+    /// With the practice cluster: what it starts with (see the README's scenarios).
+    #[arg(long, value_enum, default_value_t = Scenario::Lab, conflicts_with_all = ["kubeconfig", "context", "in_cluster"])]
+    pub scenario: Scenario,
     /// With the practice cluster: where to write its kubeconfig.
     #[arg(long, default_value = "practice-cluster.kubeconfig")]
     pub practice_kubeconfig: PathBuf,

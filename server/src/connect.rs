@@ -59,6 +59,7 @@ pub async fn connect(cli: &Cli) -> Result<Connected, ConnectError> {
     }
     let options = practice_cluster::Options {
         listen: cli.practice_listen,
+        scenario: cli.scenario,
         config: practice_cluster::Config { cluster_domain: cli.cluster_domain.clone(), ..Default::default() },
         ..Default::default()
     };

@@ -26,10 +26,12 @@ pub fn version(cluster: &Cluster) -> Value {
     })
 }
 
-/// Group versions served, as `(group, version)`; core first.
+/// Group versions served, as `(group, version)`; core first. Only groups with
+/// resources are listed: kubectl treats a listed group with no resources as a failed
+/// discovery (`autoscaling/v1: received empty response`). The `scale` subresource names
+/// its `autoscaling/v1` kind in its own entry, which is all kubectl scale needs.
 fn group_versions() -> Vec<(&'static str, &'static str)> {
     let mut gv: Vec<_> = all().iter().map(|r| (r.info().group, r.info().version)).collect();
-    gv.push(("autoscaling", "v1"));
     gv.sort();
     gv.dedup();
     gv
@@ -72,6 +74,7 @@ fn verbs_for(sub: &str) -> Vec<&'static str> {
     match sub {
         "status" | "scale" => vec!["get", "patch", "update"],
         "exec" | "proxy" => vec!["create", "delete", "get", "patch", "update"],
+        "portforward" => vec!["create", "get"],
         _ => vec!["get"],
     }
 }
@@ -106,7 +109,7 @@ pub fn resources(group: &str, version: &str) -> Option<Value> {
                 "name": format!("{}/{sub}", i.plural),
                 "singularName": "",
                 "namespaced": i.namespaced,
-                "kind": match *sub { "scale" => "Scale", "exec" => "PodExecOptions", "proxy" => "PodProxyOptions", "log" => "Pod", _ => i.kind },
+                "kind": match *sub { "scale" => "Scale", "exec" => "PodExecOptions", "proxy" => "PodProxyOptions", "portforward" => "PodPortForwardOptions", "log" => "Pod", _ => i.kind },
                 "verbs": verbs_for(sub),
             });
             if *sub == "scale" {

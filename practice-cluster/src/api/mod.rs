@@ -8,9 +8,11 @@ pub mod discovery;
 pub mod error;
 pub mod patch;
 pub mod pods;
+pub mod portforward;
 pub mod query;
 pub mod resource;
 pub mod scale;
+pub mod spdy;
 pub mod watch;
 
 use std::sync::Arc;
@@ -48,6 +50,7 @@ pub fn router(cluster: Arc<Cluster>) -> Router {
         .route("/readyz", get(|| async { "ok" }))
         .route("/api/v1/namespaces/{ns}/pods/{name}/exec", get(pods::exec).post(pods::exec_spdy))
         .route("/api/v1/namespaces/{ns}/pods/{name}/log", get(pods::log))
+        .route("/api/v1/namespaces/{ns}/pods/{name}/portforward", get(portforward::portforward).post(portforward::portforward_spdy))
         .route("/api/v1/namespaces/{ns}/pods/{name}/proxy", any(pods::proxy_root))
         .route("/api/v1/namespaces/{ns}/pods/{name}/proxy/", any(pods::proxy_root))
         .route("/api/v1/namespaces/{ns}/pods/{name}/proxy/{*path}", any(pods::proxy))

@@ -9,8 +9,8 @@
 //! its status the way the real kubelet does: an IP, init containers run one after the
 //! other, app containers `ContainerCreating` for [`crate::Timings::container_start`],
 //! then running the lab app; startup, readiness and liveness probes on Kubernetes'
-//! schedule; restarts with back-off (none for the first restart, then 10 s doubling to
-//! 300 s, reset after 10 minutes of running); and on deletion, SIGTERM, the app's
+//! schedule; restarts with back-off (none for the first restart beyond [`RELIST`], then
+//! 10 s doubling to 300 s, reset after 10 minutes of running); and on deletion, SIGTERM, the app's
 //! shutdown, and removal of the pod object. Events (`Pulled`, `Created`, `Started`,
 //! `Unhealthy`, `Killing`, `BackOff`) carry the real kubelet's wording.
 //!
@@ -20,9 +20,10 @@
 //! `successThreshold` consecutive successes or `failureThreshold` consecutive failures;
 //! before its first flip, readiness counts as failed and liveness as passed.
 //!
-//! When an instance ends, this pass stops there for that container and writes the
-//! status, so watchers see `Error` (or `Completed`) before the restart, as on a real
-//! node; the next pass, at the same instant, restarts it.
+//! When an instance ends, the container shows as terminated (`Error`, `Completed`) for
+//! [`RELIST`], the time a real kubelet takes to notice the exit, so `kubectl get pods`
+//! can catch `Error` and `Init:Error` between runs as on a real node; then it is
+//! restarted or put into back-off.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -43,6 +44,9 @@ use crate::store::StoreError;
 
 /// How long a crashing app runs before it exits.
 const CRASH_AFTER: SignedDuration = SignedDuration::from_secs(1);
+/// How long an exited container shows as terminated before the kubelet acts on it
+/// (the real kubelet's pod lifecycle event relist period).
+pub const RELIST: SignedDuration = SignedDuration::from_secs(1);
 /// The first non-zero restart back-off.
 const BACKOFF_INITIAL: SignedDuration = SignedDuration::from_secs(10);
 /// The longest restart back-off.
@@ -465,6 +469,11 @@ impl PodSync<'_> {
                         _ => !init || code != 0,
                     };
                     if !restart {
+                        return false;
+                    }
+                    let noticed = add(finished, RELIST);
+                    if noticed > now {
+                        self.due.at(noticed);
                         return false;
                     }
                     if finished.duration_since(started) >= BACKOFF_RESET {

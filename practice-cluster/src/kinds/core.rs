@@ -161,7 +161,7 @@ impl ApiKind for Pod {
     const SINGULAR: &'static str = "pod";
     const SHORT_NAMES: &'static [&'static str] = &["po"];
     const NAMESPACED: bool = true;
-    const SUBRESOURCES: &'static [&'static str] = &["status", "exec", "log", "proxy"];
+    const SUBRESOURCES: &'static [&'static str] = &["status", "exec", "log", "portforward", "proxy"];
     const CATEGORIES: &'static [&'static str] = &["all"];
 
     fn collection(store: &Store) -> &Collection<Self> {

@@ -13,6 +13,7 @@ pub mod ip;
 pub mod node;
 pub mod probe;
 pub mod shell;
+pub mod tar;
 #[cfg(test)]
 mod tests;
 

@@ -113,7 +113,7 @@ pub struct ShellContext<'a> {
 pub const COMMANDS: &[&str] = &[
     "[", "basename", "bash", "busybox", "cat", "cp", "curl", "date", "dirname", "echo", "env",
     "false", "getent", "grep", "head", "hostname", "id", "ls", "mkdir", "mount", "mv", "nslookup",
-    "printenv", "printf", "pwd", "rm", "rmdir", "seq", "sh", "sleep", "tail", "tee", "test",
+    "printenv", "printf", "pwd", "rm", "rmdir", "seq", "sh", "sleep", "tail", "tar", "tee", "test",
     "touch", "true", "uname", "wc", "wget", "which", "whoami",
 ];
 
@@ -347,6 +347,7 @@ fn exec_argv(argv: &[String], call: &Call) -> Result<ExecOutput, Missing> {
         "sh" => cmd_sh(args, call, "sh"),
         "sleep" => cmd_sleep(args),
         "tail" => cmd_head_tail(args, call, true),
+        "tar" => super::tar::run(args, call.fs(), call.ctx.cwd, call.stdin),
         "tee" => cmd_tee(args, call),
         "test" => test_with(args, false, &|op, operand| file_test(call, op, operand)),
         "touch" => cmd_touch(args, call),

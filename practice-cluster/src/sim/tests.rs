@@ -231,19 +231,21 @@ fn failing_liveness_kills_and_restarts_the_container() {
     at(&c, 16.5);
     assert_eq!(messages(&c, "Killing"), ["Container app failed liveness probe, will be restarted"]);
     assert_eq!(messages(&c, "Unhealthy"), ["Liveness probe failed: HTTP probe failed with statuscode: 500"]);
-    // The first restart is immediate.
-    assert_eq!(row(&c, "l"), ("1/1".into(), "Running".into(), "1 (0s ago)".into()));
+    // Terminated until the kubelet notices (1 s), then restarted without back-off.
+    assert_eq!(row(&c, "l"), ("0/1".into(), "Error".into(), "0".into()));
+    at(&c, 17.5);
+    assert_eq!(row(&c, "l"), ("1/1".into(), "Running".into(), "1 (1s ago)".into()));
     let cs = pod(&c, "l").status.clone().and_then(|s| s.container_statuses).expect("statuses");
     let last = cs[0].last_state.as_ref().and_then(|l| l.terminated.clone()).expect("lastState.terminated");
     assert_eq!((last.exit_code, last.reason.as_deref()), (137, Some("Error")));
     assert_eq!(last.finished_at.map(|t| t.0), Some(start() + secs(16.5)));
-    // Still failing: the new instance is probed at 16.5, 21.5 and 26.5, then killed
-    // again, and this second restart waits out a 10 s back-off.
-    at(&c, 26.4);
-    assert_eq!(row(&c, "l"), ("1/1".into(), "Running".into(), "1 (9s ago)".into()));
-    at(&c, 26.5);
-    assert_eq!(row(&c, "l"), ("0/1".into(), "CrashLoopBackOff".into(), "1 (0s ago)".into()));
-    at(&c, 36.5);
+    // Still failing: the new instance is probed at 17.5, 22.5 and 27.5, then killed
+    // again, and this second restart waits out a 10 s back-off from its exit.
+    at(&c, 27.4);
+    assert_eq!(row(&c, "l"), ("1/1".into(), "Running".into(), "1 (10s ago)".into()));
+    at(&c, 28.5);
+    assert_eq!(row(&c, "l"), ("0/1".into(), "CrashLoopBackOff".into(), "1 (1s ago)".into()));
+    at(&c, 37.5);
     assert_eq!(row(&c, "l"), ("1/1".into(), "Running".into(), "2 (10s ago)".into()));
     assert_eq!(event_count(&c, "Killing"), 2);
 }
@@ -254,11 +256,14 @@ fn a_crashing_app_backs_off_ten_twenty_forty_seconds() {
     let p = create_pod(&c, "crash", json!({"containers": [container(json!({}))]}));
     annotate(&c, "crash", super::app::CRASH, Some("true"));
     let uid = p.metadata.uid.clone().expect("uid");
-    // Starts at 1.5, exits at 2.5, restarts at once, exits at 3.5: back-off 10 s.
+    // Starts at 1.5, exits at 2.5 (shown as Error for a second), restarts at 3.5 without
+    // back-off, exits at 4.5: back-off 10 s from then, from 5.5 on.
     at(&c, 2.5);
-    assert_eq!(row(&c, "crash"), ("1/1".into(), "Running".into(), "1 (0s ago)".into()));
+    assert_eq!(row(&c, "crash"), ("0/1".into(), "Error".into(), "0".into()));
     at(&c, 3.5);
-    assert_eq!(row(&c, "crash"), ("0/1".into(), "CrashLoopBackOff".into(), "1 (0s ago)".into()));
+    assert_eq!(row(&c, "crash"), ("1/1".into(), "Running".into(), "1 (1s ago)".into()));
+    at(&c, 5.5);
+    assert_eq!(row(&c, "crash"), ("0/1".into(), "CrashLoopBackOff".into(), "1 (1s ago)".into()));
     let waiting = |c: &Cluster| {
         let cs = pod(c, "crash").status.clone().and_then(|s| s.container_statuses).expect("statuses");
         cs[0].state.as_ref().and_then(|s| s.waiting.as_ref()).and_then(|w| w.message.clone()).unwrap_or_default()
@@ -269,24 +274,24 @@ fn a_crashing_app_backs_off_ten_twenty_forty_seconds() {
     let last = cs[0].last_state.as_ref().and_then(|l| l.terminated.clone()).expect("terminated");
     assert_eq!((last.exit_code, last.reason.as_deref()), (1, Some("Error")));
 
-    at(&c, 13.4);
+    at(&c, 14.4);
     assert_eq!(status(&c, "crash"), "CrashLoopBackOff");
-    at(&c, 13.5);
+    at(&c, 14.5);
     assert_eq!(row(&c, "crash").2, "2 (10s ago)");
     assert_eq!(status(&c, "crash"), "Running");
-    at(&c, 14.5);
+    at(&c, 16.5);
     assert_eq!(waiting(&c), format!("back-off 20s restarting failed container=app pod=crash_default({uid})"));
-    at(&c, 34.4);
+    at(&c, 35.4);
     assert_eq!(status(&c, "crash"), "CrashLoopBackOff");
-    at(&c, 34.5);
-    assert_eq!(row(&c, "crash").2, "3 (20s ago)");
     at(&c, 35.5);
+    assert_eq!(row(&c, "crash").2, "3 (20s ago)");
+    at(&c, 37.5);
     assert!(waiting(&c).starts_with("back-off 40s "), "{}", waiting(&c));
     assert_eq!(event_count(&c, "BackOff"), 3);
 
     // Healing: the next restart stays up.
     annotate(&c, "crash", super::app::CRASH, None);
-    at(&c, 75.5);
+    at(&c, 76.5);
     assert_eq!(row(&c, "crash"), ("1/1".into(), "Running".into(), "4 (40s ago)".into()));
     let logs = c.logs("default", "crash", None, true).expect("previous logs");
     assert_eq!(logs.last().map(|l| l.text.as_str()), Some("stslab.dev/crash is set: exiting with code 1"));
@@ -441,10 +446,14 @@ fn a_failing_init_container_is_retried_with_back_off() {
         "containers": [container(json!({}))],
     }));
     at(&c, 1.5);
-    assert_eq!(status(&c, "bad"), "Init:0/1", "restarted at once");
-    at(&c, 3.0);
+    assert_eq!(status(&c, "bad"), "Init:Error", "shown until the kubelet notices");
+    at(&c, 2.5);
+    assert_eq!(status(&c, "bad"), "Init:0/1", "restarted without back-off");
+    at(&c, 4.0);
+    assert_eq!(status(&c, "bad"), "Init:Error");
+    at(&c, 5.0);
     assert_eq!(status(&c, "bad"), "Init:CrashLoopBackOff");
-    assert_eq!(row(&c, "bad").2, "1 (0s ago)");
+    assert_eq!(row(&c, "bad").2, "1 (1s ago)");
 }
 
 #[test]
@@ -503,17 +512,19 @@ fn ten_minutes_of_running_ends_a_crash_streak() {
     let c = cluster();
     create_pod(&c, "p", json!({"containers": [container(json!({}))]}));
     annotate(&c, "p", super::app::CRASH, Some("true"));
-    // Crashes at 2.5 (restart at once) and 3.5 (back-off 10 s): restarts at 13.5 healed.
-    at(&c, 3.5);
+    // Crashes at 2.5 (restart at 3.5) and 4.5 (back-off 10 s): restarts at 14.5 healed.
+    at(&c, 4.5);
     annotate(&c, "p", super::app::CRASH, None);
-    at(&c, 13.5);
+    at(&c, 14.5);
     assert_eq!(row(&c, "p"), ("1/1".into(), "Running".into(), "2 (10s ago)".into()));
     // Eleven minutes later it crashes again: the streak is over, so no back-off.
-    at(&c, 13.5 + 660.0);
+    at(&c, 14.5 + 660.0);
     annotate(&c, "p", super::app::CRASH, Some("true"));
-    assert_eq!(row(&c, "p"), ("1/1".into(), "Running".into(), "3 (0s ago)".into()));
+    assert_eq!(row(&c, "p"), ("0/1".into(), "Error".into(), "2 (11m ago)".into()));
+    at(&c, 14.5 + 661.0);
+    assert_eq!(row(&c, "p"), ("1/1".into(), "Running".into(), "3 (1s ago)".into()));
     // The next crash, a second later, starts a new streak at 10 s.
-    at(&c, 13.5 + 661.0);
+    at(&c, 14.5 + 663.0);
     assert_eq!(status(&c, "p"), "CrashLoopBackOff");
     let cs = pod(&c, "p").status.clone().and_then(|s| s.container_statuses).expect("statuses");
     let message = cs[0].state.as_ref().and_then(|s| s.waiting.as_ref()).and_then(|w| w.message.clone()).unwrap_or_default();
@@ -568,7 +579,8 @@ fn an_exec_probe_runs_in_the_container_and_sees_its_files() {
     at(&c, 16.5);
     assert_eq!(messages(&c, "Unhealthy"), ["Liveness probe failed: cat: can't open '/tmp/healthy': No such file or directory"]);
     // The restarted container has a fresh root filesystem: still no /tmp/healthy.
-    assert_eq!(row(&c, "x").2, "1 (0s ago)");
+    at(&c, 17.5);
+    assert_eq!(row(&c, "x").2, "1 (1s ago)");
     let out = c.exec("default", "x", None, &argv(&["ls", "/tmp"])).expect("ls");
     assert_eq!(out.stdout_text(), "");
 }
