@@ -61,7 +61,7 @@ pub struct Cli {
     /// The visits file, relative to the container's working directory (with --visits-via exec).
     #[arg(long, default_value = "visits")]
     pub visits_file: String,
-    /// Seconds between visit-count reads.
+    /// Seconds between rounds of visit-count reads (at most 20 reads a second).
     #[arg(long, default_value_t = 2.0)]
     pub visits_every: f64,
     /// DNS zone of services, for the DNS panel.

@@ -18,6 +18,9 @@ use crate::watch::{Health, Stores};
 
 /// How many pods are read at once.
 const CONCURRENCY: usize = 4;
+/// The most reads per second, whatever the pod count: 3 pods are read every round,
+/// 1,000 pods one round per 50 s, so counts never cost more than a few reads a second.
+const READS_PER_SECOND: f64 = 20.0;
 /// How long one read may take.
 const READ_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -152,13 +155,18 @@ impl Reader {
     }
 }
 
-/// Reads every StatefulSet pod's count every `every`, forever.
+/// How long a round over `pods` pods takes at least: `every`, or longer when reading
+/// them all that often would exceed [`READS_PER_SECOND`].
+fn round_length(every: Duration, pods: usize) -> Duration {
+    every.max(Duration::from_secs_f64(pods as f64 / READS_PER_SECOND))
+}
+
+/// Reads every StatefulSet pod's count every `every` (slower for many pods), forever.
 pub fn spawn(reader: Reader, stores: Stores, counts: Arc<Counts>, health: Health, every: Duration) {
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(every);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut next_round = tokio::time::Instant::now();
         loop {
-            tick.tick().await;
+            tokio::time::sleep_until(next_round).await;
             let pods: Vec<Arc<Pod>> = stores
                 .pods
                 .state()
@@ -168,6 +176,7 @@ pub fn spawn(reader: Reader, stores: Stores, counts: Arc<Counts>, health: Health
                         || p.metadata.labels.as_ref().is_some_and(|l| l.contains_key("statefulset.kubernetes.io/pod-name"))
                 })
                 .collect();
+            next_round = tokio::time::Instant::now() + round_length(every, pods.len());
             let names: Vec<String> = pods.iter().filter_map(|p| p.metadata.name.clone()).collect();
             counts.retain(&names);
             let results: Vec<(String, Result<u64, String>)> = futures::stream::iter(pods)
@@ -202,6 +211,13 @@ mod tests {
         assert!(!c.record("web-0", Ok(3)), "same value: nothing to redraw");
         assert!(c.record("web-0", Ok(4)));
         assert!(matches!(c.all()["web-0"], Visits::Count { value: 4, changed_at } if changed_at > 0));
+    }
+
+    #[test]
+    fn many_pods_are_read_at_a_bounded_rate() {
+        let every = Duration::from_secs(2);
+        assert_eq!(round_length(every, 3), every, "a lab-sized set is read every round");
+        assert_eq!(round_length(every, 1000), Duration::from_secs(50), "1,000 pods: 20 reads a second, not 500");
     }
 
     #[test]
