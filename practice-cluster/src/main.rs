@@ -30,6 +30,13 @@ struct Cli {
     /// DNS zone of services.
     #[arg(long, default_value = "cluster.local")]
     cluster_domain: String,
+    /// Keep objects and volume files in this directory, so a restart (even after a
+    /// crash) resumes where the cluster was. Without it, state lives in memory only.
+    #[arg(long, value_name = "DIR")]
+    state_dir: Option<PathBuf>,
+    /// Empty the state directory first and start over.
+    #[arg(long, requires = "state_dir")]
+    fresh: bool,
 }
 
 #[tokio::main]
@@ -47,6 +54,8 @@ async fn main() -> anyhow::Result<()> {
         empty: cli.empty,
         manifests,
         config: Config { cluster_domain: cli.cluster_domain, ..Config::default() },
+        state_dir: cli.state_dir,
+        fresh: cli.fresh,
         ..Options::default()
     };
     let running = practice_cluster::start(options).await?;
