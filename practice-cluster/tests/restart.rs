@@ -120,6 +120,12 @@ impl Server {
         self.ok(&["get", "--raw", &format!("/api/v1/namespaces/default/pods/{pod}:8000/proxy/")]);
     }
 
+    /// The resourceVersion of a list of pods.
+    fn list_version(&self) -> u64 {
+        let list: serde_json::Value = serde_json::from_str(&self.ok(&["get", "--raw", "/api/v1/namespaces/default/pods"])).expect("a list");
+        list["metadata"]["resourceVersion"].as_str().and_then(|v| v.parse().ok()).expect("list resourceVersion")
+    }
+
     /// `cat /data/visits` in a pod: its output, or `-` when the file does not exist.
     fn count(&self, pod: &str) -> String {
         let out = self.kubectl(&["exec", pod, "--", "cat", "/data/visits"]);
@@ -224,7 +230,7 @@ fn the_lab_resumes_after_kill_9_with_the_same_claims_counts_and_tables() {
     assert_eq!(counts_before, ["3", "2", "-", "1"], "the visits before the crash");
     let policy = ["get", "sts", "web", "-o", "jsonpath={.spec.podManagementPolicy}"];
     assert_eq!(server.ok(&policy), "Parallel");
-    let rv_before: u64 = server.ok(&["get", "pods", "-o", "jsonpath={.metadata.resourceVersion}"]).parse().expect("list rv");
+    let rv_before = server.list_version();
     server.kill();
 
     let server = Server::start(&scratch, &[]);
@@ -235,7 +241,7 @@ fn the_lab_resumes_after_kill_9_with_the_same_claims_counts_and_tables() {
     assert_eq!(counts_after, counts_before, "every count as it was");
     assert_eq!(server.ok(&policy), "Parallel");
 
-    let rv_after: u64 = server.ok(&["get", "pods", "-o", "jsonpath={.metadata.resourceVersion}"]).parse().expect("list rv");
+    let rv_after = server.list_version();
     assert!(rv_after > rv_before, "resourceVersions go on above {rv_before}, got {rv_after}");
     let old_watch = format!("/api/v1/namespaces/default/pods?watch=true&resourceVersion={}", rv_before - 1);
     let expired = server.ok(&["get", "--raw", &old_watch]);
