@@ -10,8 +10,8 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::clock::Clock;
 use crate::api::error::ApiError;
+use crate::clock::Clock;
 use crate::controllers;
 use crate::durable::{self, Journal, Restored};
 use crate::sim::Runtime;

@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 pub use record::Record;
@@ -173,6 +173,8 @@ pub struct Journal {
     /// Frames appended so far, and how many of them an fsync has covered.
     appended: AtomicU64,
     synced: AtomicU64,
+    /// Set when a write failed: from then on every [`Journal::sync`] fails.
+    stopped: AtomicBool,
     /// One fsync at a time; whoever waits here often finds its frames already covered.
     syncing: Mutex<()>,
 }
@@ -224,6 +226,7 @@ impl Journal {
             writer: Mutex::new(writer),
             appended: AtomicU64::new(0),
             synced: AtomicU64::new(0),
+            stopped: AtomicBool::new(false),
             syncing: Mutex::new(()),
         };
         Ok((Arc::new(journal), restored))
@@ -244,7 +247,7 @@ impl Journal {
         let path = self.dir.join(JOURNAL);
         if let Err(e) = (&*w.file).write_all(&frame) {
             tracing::error!(path = %path.display(), error = %e, "cannot append to the journal");
-            w.stopped = Some(format!("cannot append to {}: {e}", path.display()));
+            self.stop(&mut w, format!("cannot append to {}: {e}", path.display()));
             return;
         }
         w.size += frame.len() as u64;
@@ -253,14 +256,20 @@ impl Journal {
         if w.size > COMPACT_MIN && w.size > 2 * w.live.bytes {
             if let Err(e) = self.rewrite(&mut w) {
                 tracing::error!(error = %e, "cannot compact the journal");
-                w.stopped = Some(e.to_string());
+                self.stop(&mut w, e.to_string());
             }
         }
     }
 
-    /// Whether some appended record is not yet known to be on disk.
+    fn stop(&self, w: &mut Writer, why: String) {
+        w.stopped = Some(why);
+        self.stopped.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether some appended record is not yet known to be on disk (or a write
+    /// failed, which [`Journal::sync`] reports).
     pub fn dirty(&self) -> bool {
-        self.synced.load(Ordering::SeqCst) < self.appended.load(Ordering::SeqCst)
+        self.stopped.load(Ordering::SeqCst) || self.synced.load(Ordering::SeqCst) < self.appended.load(Ordering::SeqCst)
     }
 
     /// Makes every record appended so far durable (fsync).
@@ -278,7 +287,7 @@ impl Journal {
         }
         let path = self.dir.join(JOURNAL);
         if let Err(e) = file.sync_data() {
-            self.lock().stopped = Some(format!("cannot sync {}: {e}", path.display()));
+            self.stop(&mut self.lock(), format!("cannot sync {}: {e}", path.display()));
             return Err(io("sync", &path)(e));
         }
         self.synced.fetch_max(target, Ordering::SeqCst);
