@@ -253,11 +253,12 @@ impl Journal {
         w.size += frame.len() as u64;
         w.live.apply(record, frame.len() as u64);
         self.appended.fetch_add(1, Ordering::SeqCst);
-        if w.size > COMPACT_MIN && w.size > 2 * w.live.bytes {
-            if let Err(e) = self.rewrite(&mut w) {
-                tracing::error!(error = %e, "cannot compact the journal");
-                self.stop(&mut w, e.to_string());
-            }
+        if w.size > COMPACT_MIN
+            && w.size > 2 * w.live.bytes
+            && let Err(e) = self.rewrite(&mut w)
+        {
+            tracing::error!(error = %e, "cannot compact the journal");
+            self.stop(&mut w, e.to_string());
         }
     }
 

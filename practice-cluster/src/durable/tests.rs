@@ -146,8 +146,11 @@ mod cluster {
         out.stdout_text().trim().to_owned()
     }
 
-    /// (name, uid, resourceVersion, phase, restarts) of every pod; (name, uid, volume) of every claim.
-    fn picture(c: &Cluster) -> (Vec<(String, String, String)>, Vec<(String, String, String)>) {
+    /// Three facts about one object.
+    type Row = (String, String, String);
+
+    /// (name, uid, resourceVersion) of every pod; (name, uid, volume) of every claim.
+    fn picture(c: &Cluster) -> (Vec<Row>, Vec<Row>) {
         let pods = c.store.pods.list(None).0;
         let claims = c.store.pvcs.list(None).0;
         let pods = pods.iter().map(|p| {
