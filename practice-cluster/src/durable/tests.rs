@@ -236,4 +236,35 @@ mod cluster {
         let (_, restored) = Journal::open(&dir.0, false).expect("reopen");
         assert!(!restored.volumes.contains_key(&volume), "and gone from the state directory");
     }
+    #[test]
+    fn claim_churn_leaves_no_files_behind_in_memory_or_on_disk() {
+        let dir = TempDir::new();
+        let clock = Clock::manual(Timestamp::now());
+        let c = open(&dir, &clock);
+        let claim = "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: scratch\nspec:\n  accessModes: [ReadWriteOnce]\n  resources:\n    requests:\n      storage: 1Gi\n";
+        let journal = c.store.shared.journal().expect("journal").clone();
+        let options = crate::ops::DeleteOptions::default();
+        let mut churn = |times: usize| {
+            for _ in 0..times {
+                crate::lab::load_manifest(&c, claim).expect("claim");
+                c.advance(SignedDuration::from_secs(1));
+                let bound = c.store.pvcs.get("default", "scratch").and_then(|p| p.spec.as_ref()?.volume_name.clone());
+                let volume = bound.expect("the claim is bound");
+                c.runtime.volume(&volume).write("/data.bin", vec![7u8; 4096]).expect("write");
+                crate::ops::delete::<PersistentVolumeClaim>(&c, "default", "scratch", &options).expect("delete the claim");
+                c.advance(SignedDuration::from_secs(1));
+                // Events expire after an hour on a real cluster; here they would be the only growth.
+                for e in c.store.events.list(None).0 {
+                    c.store.events.remove("default", e.metadata.name.as_deref().unwrap_or_default());
+                }
+            }
+            assert!(c.runtime.lock().volumes.is_empty(), "every deleted volume's files are freed");
+            assert!(c.store.pvs.is_empty());
+            journal.compact().expect("compact");
+            journal.size()
+        };
+        let after_ten = churn(10);
+        let after_thousand = churn(1000);
+        assert!(after_thousand <= after_ten + 64, "{after_thousand} bytes after 1,010 claims, {after_ten} after 10");
+    }
 }
