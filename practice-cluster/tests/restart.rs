@@ -230,6 +230,7 @@ fn the_lab_resumes_after_kill_9_with_the_same_claims_counts_and_tables() {
     assert_eq!(counts_before, ["3", "2", "-", "1"], "the visits before the crash");
     let policy = ["get", "sts", "web", "-o", "jsonpath={.spec.podManagementPolicy}"];
     assert_eq!(server.ok(&policy), "Parallel");
+    server.ok(&["exec", "web-2", "--", "sh", "-c", "mkdir -p /data/notes && echo hello > /data/notes/today"]);
     let rv_before = server.list_version();
     server.kill();
 
@@ -240,6 +241,7 @@ fn the_lab_resumes_after_kill_9_with_the_same_claims_counts_and_tables() {
     let counts_after: Vec<String> = (0..4).map(|n| server.count(&format!("web-{n}"))).collect();
     assert_eq!(counts_after, counts_before, "every count as it was");
     assert_eq!(server.ok(&policy), "Parallel");
+    assert_eq!(server.ok(&["exec", "web-2", "--", "cat", "/data/notes/today"]), "hello\n", "a file written with kubectl exec");
 
     let rv_after = server.list_version();
     assert!(rv_after > rv_before, "resourceVersions go on above {rv_before}, got {rv_after}");
