@@ -35,7 +35,7 @@ export default defineConfig({
     // The release build made by `cargo leptos build --release` (STSLAB_BIN overrides), run from the workspace root.
     command:
       (process.env.STSLAB_BIN ?? "./target/release/stslab") + " --listen 127.0.0.1:3300 --practice-listen 127.0.0.1:16480 " +
-      "--practice-kubeconfig target/e2e.kubeconfig --state-dir target/e2e-state --visits-every 0.5 " +
+      "--practice-kubeconfig target/e2e.kubeconfig --state-dir target/e2e-state --fresh --visits-every 0.5 " +
       `--presenter-token ${PRESENTER_TOKEN}`,
     cwd: "..",
     url: `${DASHBOARD}/api/snapshot`,

@@ -2,6 +2,7 @@
 //! controllers; plus [`start`], which serves it over HTTP.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use jiff::{SignedDuration, Timestamp};
@@ -9,8 +10,10 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::api::error::ApiError;
 use crate::clock::Clock;
 use crate::controllers;
+use crate::durable::{self, Journal, Restored};
 use crate::sim::Runtime;
 use crate::store::Store;
 
@@ -80,15 +83,45 @@ impl Cluster {
     /// A cluster with the built-in objects (namespaces, node, storage class, the
     /// `kubernetes` service) and nothing else.
     pub fn new(config: Config, clock: Clock) -> Arc<Self> {
-        let cluster = Arc::new(Cluster {
+        let cluster = Self::bare(config, clock);
+        crate::lab::bootstrap(&cluster);
+        cluster
+    }
+
+    /// A cluster whose state lives in a state directory: what `restored` holds (or,
+    /// if it holds nothing, the built-in objects), with every later change journaled.
+    /// Pods come back as after a node reboot: their containers start again.
+    pub fn with_journal(config: Config, clock: Clock, journal: Arc<Journal>, restored: &Restored) -> Arc<Self> {
+        let cluster = Self::bare(config, clock);
+        cluster.store.restore(restored, journal.clone());
+        cluster.runtime.lock().restore(restored, journal);
+        if restored.is_empty() {
+            crate::lab::bootstrap(&cluster);
+        }
+        cluster
+    }
+
+    fn bare(config: Config, clock: Clock) -> Arc<Self> {
+        Arc::new(Cluster {
             store: Store::new(config.watch_history),
             clock,
             config,
             runtime: Runtime::default(),
             reconcile: Mutex::new(()),
-        });
-        crate::lab::bootstrap(&cluster);
-        cluster
+        })
+    }
+
+    /// Makes every change so far durable, if the cluster has a state directory; the
+    /// API calls it before answering, so what a client was told survives a crash.
+    pub fn persist(&self) -> Result<(), ApiError> {
+        let Some(journal) = self.store.shared.journal() else { return Ok(()) };
+        if !journal.dirty() {
+            return Ok(());
+        }
+        journal.sync().map_err(|e| {
+            tracing::error!(error = %e, "cannot save the cluster's state");
+            ApiError::internal("the change could not be saved to the state directory")
+        })
     }
 
     /// Runs every controller until nothing changes, and returns when something is
@@ -143,6 +176,12 @@ pub struct Options {
     pub config: Config,
     /// Clock; [`Clock::Real`] for a live cluster.
     pub clock: Clock,
+    /// Where objects and volume files are kept across restarts; `None` keeps them in
+    /// memory only. A directory holding state is resumed (the lab and `manifests` are
+    /// loaded only into an empty one).
+    pub state_dir: Option<PathBuf>,
+    /// Empty `state_dir` first: start over.
+    pub fresh: bool,
 }
 
 impl Default for Options {
@@ -154,6 +193,8 @@ impl Default for Options {
             manifests: Vec::new(),
             config: Config::default(),
             clock: Clock::Real,
+            state_dir: None,
+            fresh: false,
         }
     }
 }
@@ -165,6 +206,8 @@ pub struct Running {
     pub addr: SocketAddr,
     /// The cluster, for in-process inspection and (with a manual clock) time travel.
     pub cluster: Arc<Cluster>,
+    /// Whether the state directory held a cluster that was resumed (no scenario loaded).
+    pub resumed: bool,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -208,17 +251,28 @@ pub enum StartError {
     /// A manifest could not be loaded.
     #[error("cannot load manifest: {0}")]
     Manifest(String),
+    /// The state directory could not be opened.
+    #[error(transparent)]
+    State(#[from] durable::Error),
 }
 
 /// Starts a practice cluster: builds it, loads the scenario (unless `empty`) and the given
 /// manifests, serves the API and runs the controllers in the background.
 pub async fn start(options: Options) -> Result<Running, StartError> {
-    let cluster = Cluster::new(options.config, options.clock);
-    if !options.empty {
-        crate::lab::load_manifest(&cluster, options.scenario.manifest()).map_err(StartError::Manifest)?;
-    }
-    for m in &options.manifests {
-        crate::lab::load_manifest(&cluster, m).map_err(StartError::Manifest)?;
+    let (cluster, resumed) = match &options.state_dir {
+        None => (Cluster::new(options.config, options.clock), false),
+        Some(dir) => {
+            let (journal, restored) = Journal::open(dir, options.fresh)?;
+            (Cluster::with_journal(options.config, options.clock, journal, &restored), !restored.is_empty())
+        }
+    };
+    if !resumed {
+        if !options.empty {
+            crate::lab::load_manifest(&cluster, options.scenario.manifest()).map_err(StartError::Manifest)?;
+        }
+        for m in &options.manifests {
+            crate::lab::load_manifest(&cluster, m).map_err(StartError::Manifest)?;
+        }
     }
     cluster.settle();
     let listener = TcpListener::bind(options.listen)
@@ -227,7 +281,7 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
     let addr = listener.local_addr().map_err(|source| StartError::Bind { addr: options.listen, source })?;
     let (stop, stopped) = watch::channel(false);
 
-    let router = crate::api::router(cluster.clone());
+    let router = crate::api::router(cluster.clone()).layer(axum::middleware::from_fn_with_state(cluster.clone(), persist_before_answering));
     let mut stop_serving = stopped.clone();
     let server = tokio::spawn(async move {
         let shutdown = async move {
@@ -238,13 +292,38 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
         }
     });
     let controllers = tokio::spawn(run_controllers(cluster.clone(), stopped));
-    Ok(Running { addr, cluster, stop, tasks: vec![server, controllers] })
+    Ok(Running { addr, cluster, resumed, stop, tasks: vec![server, controllers] })
+}
+
+/// Answers only once the request's changes (objects, volume files, a visit) are
+/// durable; with no state directory this is a no-op.
+async fn persist_before_answering(
+    axum::extract::State(cluster): axum::extract::State<Arc<Cluster>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let response = next.run(request).await;
+    if !cluster.store.shared.journal().is_some_and(|j| j.dirty()) {
+        return response;
+    }
+    let syncing = cluster.clone();
+    match tokio::task::spawn_blocking(move || syncing.persist()).await {
+        Ok(Ok(())) => response,
+        Ok(Err(e)) => e.into_response(),
+        Err(e) => ApiError::internal(format!("the change could not be saved: {e}")).into_response(),
+    }
 }
 
 /// Runs the controllers whenever an object changes or something falls due.
 async fn run_controllers(cluster: Arc<Cluster>, mut stopped: watch::Receiver<bool>) {
     loop {
         let next = cluster.settle();
+        if cluster.store.shared.journal().is_some_and(|j| j.dirty()) {
+            // What the controllers did reaches the disk too, not only what clients wrote.
+            let syncing = cluster.clone();
+            let _ = tokio::task::spawn_blocking(move || syncing.persist()).await;
+        }
         let wait = match next {
             Some(due) if !cluster.clock.is_manual() => {
                 let d = due.duration_since(cluster.clock.now());

@@ -18,6 +18,7 @@ pub mod clock;
 pub mod cluster;
 pub mod controllers;
 pub mod dns;
+pub mod durable;
 pub mod events;
 pub mod kinds;
 pub mod kubeconfig;

@@ -33,6 +33,13 @@ struct Cli {
     /// DNS zone of services.
     #[arg(long, default_value = "cluster.local")]
     cluster_domain: String,
+    /// Keep objects and volume files in this directory, so a restart (even after a
+    /// crash) resumes where the cluster was. Without it, state lives in memory only.
+    #[arg(long, value_name = "DIR")]
+    state_dir: Option<PathBuf>,
+    /// Empty the state directory first and start over.
+    #[arg(long, requires = "state_dir")]
+    fresh: bool,
 }
 
 #[tokio::main]
@@ -51,6 +58,8 @@ async fn main() -> anyhow::Result<()> {
         scenario: cli.scenario,
         manifests,
         config: Config { cluster_domain: cli.cluster_domain, ..Config::default() },
+        state_dir: cli.state_dir,
+        fresh: cli.fresh,
         ..Options::default()
     };
     let running = practice_cluster::start(options).await?;
@@ -58,6 +67,9 @@ async fn main() -> anyhow::Result<()> {
     practice_cluster::kubeconfig::write(&cli.kubeconfig, &server, "default")
         .with_context(|| format!("cannot write kubeconfig {}", cli.kubeconfig.display()))?;
     println!("Practice cluster serving the Kubernetes API at {server}");
+    if running.resumed {
+        println!("Resumed the state kept in the state directory (--fresh starts over).");
+    }
     println!("Use it with kubectl:");
     println!("  export KUBECONFIG={}", std::path::absolute(&cli.kubeconfig).unwrap_or(cli.kubeconfig.clone()).display());
     println!("  kubectl get pods -w");

@@ -67,9 +67,14 @@ pub struct Cli {
     /// DNS zone of services, for the DNS panel.
     #[arg(long, default_value = "cluster.local")]
     pub cluster_domain: String,
-    /// Where the policy toggle saves a StatefulSet's spec before deleting it.
+    /// Where stslab keeps its state: the practice cluster's objects and volumes (in
+    /// DIR/cluster) and the specs the policy switch saves (default
+    /// $XDG_STATE_HOME/stslab or ~/.local/state/stslab).
     #[arg(long, value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
+    /// With the practice cluster: forget its saved state and start from the scenario.
+    #[arg(long, conflicts_with_all = ["kubeconfig", "context", "in_cluster"])]
+    pub fresh: bool,
     /// With the practice cluster: where its API listens.
     #[arg(long, default_value = "127.0.0.1:6443")]
     pub practice_listen: SocketAddr,
@@ -87,12 +92,12 @@ impl Cli {
         self.kubeconfig.is_some() || self.context.is_some() || self.in_cluster
     }
 
-    /// The directory for saved specs.
+    /// The directory for saved specs and the practice cluster's state.
     pub fn state_dir(&self) -> PathBuf {
         self.state_dir.clone().unwrap_or_else(|| {
-            std::env::var_os("HOME")
-                .map(|h| PathBuf::from(h).join(".local/state/stslab"))
-                .unwrap_or_else(|| std::env::temp_dir().join("stslab"))
+            let xdg = std::env::var_os("XDG_STATE_HOME").filter(|d| !d.is_empty()).map(PathBuf::from);
+            let home = std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state"));
+            xdg.or(home).unwrap_or_else(std::env::temp_dir).join("stslab")
         })
     }
 }

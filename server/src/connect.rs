@@ -60,6 +60,8 @@ pub async fn connect(cli: &Cli) -> Result<Connected, ConnectError> {
     let options = practice_cluster::Options {
         listen: cli.practice_listen,
         scenario: cli.scenario,
+        state_dir: Some(cli.state_dir().join("cluster")),
+        fresh: cli.fresh,
         config: practice_cluster::Config { cluster_domain: cli.cluster_domain.clone(), ..Default::default() },
         ..Default::default()
     };

@@ -99,6 +99,9 @@ async fn run() -> anyhow::Result<()> {
             .with_context(|| format!("cannot write {}", cli.practice_kubeconfig.display()))?;
         let path = std::path::absolute(&cli.practice_kubeconfig).unwrap_or(cli.practice_kubeconfig.clone());
         println!("kubectl on the same cluster:\n  export KUBECONFIG={}\n  kubectl get pods", path.display());
+        if practice.resumed {
+            println!("The practice cluster resumed where it stopped (objects and counts kept in {}); --fresh starts over.", cli.state_dir().join("cluster").display());
+        }
     }
     axum::serve(listener, web::router(state).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(async move {

@@ -212,7 +212,9 @@ fn sync_pod(ctx: &Ctx, node: &mut Node, pod: &Arc<Pod>, uid: &str, node_ip: &str
                 tracing::warn!(pod = ?key(pod), "no pod IP left in 10.244.0.0/16");
                 return None;
             };
-            PodRuntime::new(pod, ip, ctx.now)
+            let mut rt = PodRuntime::new(pod, ip, ctx.now);
+            rt.carry_restart_counts(pod);
+            rt
         }
     };
     let mut sync = PodSync { ctx, pod, due: Due::default() };

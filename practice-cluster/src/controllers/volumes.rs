@@ -65,6 +65,9 @@ pub fn reconcile(ctx: &Ctx) -> Option<Timestamp> {
     for pv in &volumes {
         reconcile_volume(ctx.cluster, pv, &by_key);
     }
+    // A deleted PersistentVolume's files go with it, in memory and on disk.
+    let existing: HashSet<&str> = volumes.iter().map(|v| name_of(v.as_ref())).collect();
+    ctx.cluster.runtime.lock().free_volumes(|name| existing.contains(name));
     if claims.is_empty() {
         return None;
     }

@@ -12,7 +12,9 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
+
+use crate::durable::{VolumeEntry, VolumeJournal};
 
 /// Longest path accepted, in bytes (Linux's `PATH_MAX`).
 pub const PATH_MAX: usize = 4096;
@@ -196,6 +198,13 @@ struct Tree {
     nodes: BTreeMap<String, Node>,
     used: u64,
     capacity: u64,
+    /// Where a PersistentVolume's changes are made durable (with a state directory).
+    journal: Option<VolumeJournal>,
+}
+
+/// A modification time as the journal keeps it: nanoseconds since the Unix epoch.
+fn nanos(t: SystemTime) -> u64 {
+    t.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
 }
 
 impl Tree {
@@ -211,6 +220,18 @@ impl Tree {
             nodes,
             used: 0,
             capacity,
+            journal: None,
+        }
+    }
+
+    /// Tells the journal what `path` is now: a file, a directory, or gone (with
+    /// everything that was below it).
+    fn persist(&self, path: &str) {
+        let Some(journal) = &self.journal else { return };
+        match self.nodes.get(path) {
+            Some(Node::File { data, modified }) => journal.file(path, nanos(*modified), data),
+            Some(Node::Dir { modified }) => journal.dir(path, nanos(*modified)),
+            None => journal.removed(path),
         }
     }
 
@@ -275,6 +296,7 @@ impl Tree {
             && let Some(node) = self.nodes.get_mut(p)
         {
             node.touch();
+            self.persist(p);
         }
     }
 
@@ -324,6 +346,7 @@ impl Tree {
                 self.bump_parent(path);
             }
         }
+        self.persist(path);
         Ok(())
     }
 
@@ -382,6 +405,43 @@ impl Fs {
         }
     }
 
+    /// An empty filesystem whose every change is appended to `journal`.
+    pub fn journaled(journal: VolumeJournal) -> Self {
+        Self::restored(&[], journal)
+    }
+
+    /// A filesystem holding what a state directory kept of it (`entries` in path
+    /// order), whose later changes are appended to `journal`.
+    pub fn restored(entries: &[VolumeEntry], journal: VolumeJournal) -> Self {
+        let mut tree = Tree::new(DEFAULT_CAPACITY);
+        for e in entries {
+            let modified = SystemTime::UNIX_EPOCH + Duration::from_nanos(e.modified);
+            let node = match &e.data {
+                Some(data) => Node::File { data: data.clone(), modified },
+                None => Node::Dir { modified },
+            };
+            // An entry whose parent is missing or a file would break the tree's invariant.
+            if e.path == "/" || !e.path.starts_with('/') || tree.check_ancestors(&e.path).is_err() {
+                if e.path == "/" && node.is_dir() {
+                    tree.nodes.insert(e.path.clone(), node);
+                }
+                continue;
+            }
+            if let Node::File { data, .. } = &node {
+                tree.used = tree.used.saturating_add(data.len() as u64);
+            }
+            tree.nodes.insert(e.path.clone(), node);
+        }
+        tree.journal = Some(journal);
+        Fs { inner: Arc::new(Mutex::new(tree)) }
+    }
+
+    /// Stops appending this filesystem's changes to its journal (its volume was
+    /// deleted; a pod may still hold it until it stops).
+    pub fn forget_journal(&self) -> Option<VolumeJournal> {
+        self.lock().journal.take()
+    }
+
     fn lock(&self) -> MutexGuard<'_, Tree> {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -425,6 +485,7 @@ impl Fs {
         let mut tree = self.lock();
         if let Some(node) = tree.nodes.get_mut(&path) {
             node.touch();
+            tree.persist(&path);
             return Ok(());
         }
         tree.put_file(&path, Vec::new(), true)
@@ -444,6 +505,7 @@ impl Fs {
                 modified: SystemTime::now(),
             },
         );
+        tree.persist(&path);
         tree.bump_parent(&path);
         Ok(())
     }
@@ -469,6 +531,7 @@ impl Fs {
                             modified: SystemTime::now(),
                         },
                     );
+                    tree.persist(&current);
                     tree.bump_parent(&current);
                 }
             }
@@ -486,6 +549,7 @@ impl Fs {
         if let Some(Node::File { data, .. }) = tree.nodes.remove(&path) {
             tree.used = tree.used.saturating_sub(data.len() as u64);
         }
+        tree.persist(&path);
         tree.bump_parent(&path);
         Ok(())
     }
@@ -504,6 +568,7 @@ impl Fs {
             return Err(FsError::NotEmpty);
         }
         tree.nodes.remove(&path);
+        tree.persist(&path);
         tree.bump_parent(&path);
         Ok(())
     }
@@ -515,10 +580,15 @@ impl Fs {
         let mut tree = self.lock();
         tree.lookup(&path)?;
         tree.remove_subtree(&path);
-        if path != "/" {
+        if path == "/" {
+            if let Some(journal) = &tree.journal {
+                journal.removed("/");
+            }
+        } else {
             if let Some(Node::File { data, .. }) = tree.nodes.remove(&path) {
                 tree.used = tree.used.saturating_sub(data.len() as u64);
             }
+            tree.persist(&path);
             tree.bump_parent(&path);
         }
         Ok(())

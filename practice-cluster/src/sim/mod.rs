@@ -19,12 +19,13 @@ mod tests;
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::Ipv4Addr;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use k8s_openapi::api::core::v1::{Container, Pod};
 
 use crate::Cluster;
 use crate::api::error::ApiError;
+use crate::durable::{Journal, Restored, VolumeJournal};
 use app::App;
 use fs::{Fs, MountTable};
 use ip::IpAllocator;
@@ -53,6 +54,8 @@ pub struct Node {
     pub volumes: HashMap<String, Fs>,
     /// Pod IPs.
     pub ips: IpAllocator,
+    /// Where volume files are made durable, with a state directory.
+    pub journal: Option<Arc<Journal>>,
 }
 
 impl Runtime {
@@ -79,7 +82,36 @@ pub enum Unreachable {
 impl Node {
     /// The filesystem of PersistentVolume `pv`, created empty on first use.
     pub fn volume(&mut self, pv: &str) -> Fs {
-        self.volumes.entry(pv.to_owned()).or_default().clone()
+        let journal = &self.journal;
+        self.volumes
+            .entry(pv.to_owned())
+            .or_insert_with(|| match journal {
+                Some(j) => Fs::journaled(VolumeJournal::new(j.clone(), pv)),
+                None => Fs::new(),
+            })
+            .clone()
+    }
+
+    /// Frees the files of every volume for which `exists` is false (its
+    /// PersistentVolume was deleted), in memory and in the state directory.
+    pub fn free_volumes(&mut self, exists: impl Fn(&str) -> bool) {
+        self.volumes.retain(|name, fs| {
+            if exists(name) {
+                return true;
+            }
+            if let Some(journal) = fs.forget_journal() {
+                journal.gone();
+            }
+            false
+        });
+    }
+
+    /// Puts back the volumes a state directory held, and journals every later change.
+    pub fn restore(&mut self, restored: &Restored, journal: Arc<Journal>) {
+        for (name, entries) in &restored.volumes {
+            self.volumes.insert(name.clone(), Fs::restored(entries, VolumeJournal::new(journal.clone(), name)));
+        }
+        self.journal = Some(journal);
     }
 
     /// Forgets the pod with `uid` and frees its IP (its PersistentVolumes keep their files).
@@ -450,7 +482,10 @@ impl Cluster {
             cwd: cwd.unwrap_or(&running.cwd),
             own: running.own,
         };
-        Ok(run_in(target, argv, stdin, None))
+        let out = run_in(target, argv, stdin, None);
+        // What the command wrote to a volume is on disk before its output is shown.
+        self.persist()?;
+        Ok(out)
     }
 
     /// Checks that a command could run in a container of pod `ns/pod` now, with the

@@ -330,6 +330,19 @@ impl PodRuntime {
         }
     }
 
+    /// Takes over the restart counts `pod`'s status shows: the pod ran before the node
+    /// (the practice cluster) restarted, and its RESTARTS column carries on.
+    pub fn carry_restart_counts(&mut self, pod: &k8s_openapi::api::core::v1::Pod) {
+        let Some(status) = pod.status.as_ref() else { return };
+        for (containers, statuses) in [(&mut self.containers, &status.container_statuses), (&mut self.init, &status.init_container_statuses)] {
+            for c in containers.iter_mut() {
+                if let Some(s) = statuses.iter().flatten().find(|s| s.name == c.name) {
+                    c.restart_count = s.restart_count;
+                }
+            }
+        }
+    }
+
     /// The apps listening in this pod, with their logs.
     pub fn listeners(&self) -> Vec<(App, Logs)> {
         self.containers

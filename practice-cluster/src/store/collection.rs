@@ -6,7 +6,7 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use tokio::sync::broadcast;
 
-use super::{Object, Shared, StoreError};
+use super::{Object, Shared, StoreError, kind_key};
 
 /// How many changes a slow watcher may fall behind before its watch is closed
 /// (it then resumes from its last resourceVersion, like after a timeout).
@@ -177,6 +177,7 @@ impl<K: Object> Collection<K> {
             return Err(StoreError::AlreadyExists);
         }
         let (obj, rv) = self.stamp(obj);
+        self.shared.record(&obj, rv, false);
         let obj = Arc::new(obj);
         inner.objects.insert(key, obj.clone());
         self.publish(&mut inner, ChangeType::Added, obj.clone(), None, rv);
@@ -193,6 +194,7 @@ impl<K: Object> Collection<K> {
             return Err(StoreError::Conflict);
         }
         let (obj, rv) = self.stamp(obj);
+        self.shared.record(&obj, rv, false);
         let obj = Arc::new(obj);
         inner.objects.insert(key, obj.clone());
         self.publish(&mut inner, ChangeType::Modified, obj.clone(), Some(old), rv);
@@ -218,6 +220,7 @@ impl<K: Object> Collection<K> {
             return Ok(None);
         }
         let (obj, rv) = self.stamp(obj);
+        self.shared.record(&obj, rv, false);
         let obj = Arc::new(obj);
         inner.objects.insert(key, obj.clone());
         self.publish(&mut inner, ChangeType::Modified, obj.clone(), Some(old), rv);
@@ -230,6 +233,7 @@ impl<K: Object> Collection<K> {
         let mut inner = self.write();
         let old = inner.objects.remove(&key)?;
         let (obj, rv) = self.stamp((*old).clone());
+        self.shared.record(&obj, rv, true);
         let obj = Arc::new(obj);
         self.publish(&mut inner, ChangeType::Deleted, obj.clone(), Some(old), rv);
         Some(obj)
@@ -280,6 +284,21 @@ impl<K: Object> Collection<K> {
         inner.compacted = rv;
         drop(inner);
         self.expired.send_modify(|n| *n += 1);
+    }
+
+    /// Puts back an object read from a state directory, as it was, if `kind` is this
+    /// collection's; says whether it was.
+    pub(crate) fn restore(&self, kind: &str, json: &[u8]) -> bool {
+        if kind != kind_key::<K>() {
+            return false;
+        }
+        match serde_json::from_slice::<K>(json) {
+            Ok(obj) => {
+                self.write().objects.insert(key_of(&obj), Arc::new(obj));
+            }
+            Err(e) => tracing::warn!(%kind, error = %e, "the state directory holds an unreadable object; skipped"),
+        }
+        true
     }
 
     /// Forgets this kind's watch history.

@@ -7,8 +7,8 @@
 
 mod collection;
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 
 pub use collection::{Change, ChangeType, Collection, WatchStart};
 use k8s_openapi::api::apps::v1::{ControllerRevision, StatefulSet};
@@ -19,6 +19,13 @@ use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::storage::v1::StorageClass;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use tokio::sync::Notify;
+
+use crate::durable::{Journal, Record};
+
+/// How the journal names a kind: `apiVersion/kind`, e.g. `apps/v1/StatefulSet`.
+pub fn kind_key<K: Object>() -> String {
+    format!("{}/{}", K::API_VERSION, K::KIND)
+}
 
 /// What a stored object must be: a typed Kubernetes resource with standard metadata.
 pub trait Object:
@@ -67,11 +74,13 @@ pub enum StoreError {
     },
 }
 
-/// State shared by every collection: the resourceVersion counter and the change bell.
+/// State shared by every collection: the resourceVersion counter, the change bell and,
+/// with a state directory, the journal every write is appended to.
 #[derive(Debug, Default)]
 pub struct Shared {
     rv: AtomicU64,
     changed: Notify,
+    journal: OnceLock<Arc<Journal>>,
 }
 
 impl Shared {
@@ -83,6 +92,27 @@ impl Shared {
     /// The latest resourceVersion handed out.
     pub fn current_rv(&self) -> u64 {
         self.rv.load(Ordering::SeqCst)
+    }
+
+    /// The journal writes go to, if the cluster has a state directory.
+    pub fn journal(&self) -> Option<&Arc<Journal>> {
+        self.journal.get()
+    }
+
+    /// Appends an object's new state (or, with `deleted`, its removal) to the journal.
+    fn record<K: Object>(&self, obj: &K, rv: u64, deleted: bool) {
+        let Some(journal) = self.journal.get() else { return };
+        let kind = kind_key::<K>();
+        let namespace = obj.metadata().namespace.clone().unwrap_or_default();
+        let name = obj.metadata().name.clone().unwrap_or_default();
+        if deleted {
+            journal.append(Record::Deleted { kind, namespace, name, rv });
+            return;
+        }
+        match serde_json::to_vec(obj) {
+            Ok(json) => journal.append(Record::Object { kind, namespace, name, rv, json }),
+            Err(e) => tracing::error!(error = %e, %kind, %namespace, %name, "cannot encode an object for the journal"),
+        }
     }
 
     /// Wakes whoever waits in [`Shared::changed`].
@@ -157,6 +187,25 @@ impl Store {
     pub fn expire_watches(&self) {
         let rv = self.shared.next_rv();
         crate::for_each_collection!(self, |c| c.expire(rv));
+    }
+
+    /// Loads what a state directory held: every object as it was (same UID and
+    /// resourceVersion, no events), the resourceVersion counter above the last one,
+    /// and no watch history, so a watch resuming from before the restart gets
+    /// `410 Expired` and its client lists again. Then appends every later write to
+    /// `journal`. Call on a new, empty store.
+    pub fn restore(&self, restored: &crate::durable::Restored, journal: Arc<Journal>) {
+        for (kind, json) in &restored.objects {
+            let mut known = false;
+            crate::for_each_collection!(self, |c| known |= c.restore(kind, json));
+            if !known {
+                tracing::warn!(%kind, "the state directory holds an object of an unknown kind; skipped");
+            }
+        }
+        self.shared.rv.fetch_max(restored.rv, Ordering::SeqCst);
+        self.compact();
+        // Only the first journal counts; a store is restored once.
+        let _ = self.shared.journal.set(journal);
     }
 
     /// Forgets all watch history, so any watch resuming from an older
