@@ -10,7 +10,9 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::clock::Clock;
+use crate::api::guard::Guard;
 use crate::controllers;
+use crate::limits::Limits;
 use crate::sim::Runtime;
 use crate::store::Store;
 
@@ -48,6 +50,8 @@ pub struct Config {
     pub watch_history: usize,
     /// Simulated durations.
     pub timings: Timings,
+    /// Bounds on what API clients may ask for.
+    pub limits: Limits,
 }
 
 impl Default for Config {
@@ -58,6 +62,7 @@ impl Default for Config {
             minor_version: 32,
             watch_history: 20_000,
             timings: Timings::default(),
+            limits: Limits::default(),
         }
     }
 }
@@ -74,6 +79,8 @@ pub struct Cluster {
     /// What runs on the node: containers, their files and the lab app.
     pub runtime: Runtime,
     reconcile: Mutex<()>,
+    /// Nothing expires before this (see [`crate::events::expire`]).
+    pub(crate) next_event_expiry: Mutex<Option<Timestamp>>,
 }
 
 impl Cluster {
@@ -86,6 +93,7 @@ impl Cluster {
             config,
             runtime: Runtime::default(),
             reconcile: Mutex::new(()),
+            next_event_expiry: Mutex::new(None),
         });
         crate::lab::bootstrap(&cluster);
         cluster
@@ -141,6 +149,12 @@ pub struct Options {
     pub config: Config,
     /// Clock; [`Clock::Real`] for a live cluster.
     pub clock: Clock,
+    /// Allow `listen` to be a non-loopback address. The API has no other
+    /// authentication, so every request must then carry a bearer token.
+    pub allow_remote: bool,
+    /// The bearer token every request must carry. [`start`] generates one when
+    /// `allow_remote` is set and the address is not loopback.
+    pub token: Option<String>,
 }
 
 impl Default for Options {
@@ -151,6 +165,8 @@ impl Default for Options {
             manifests: Vec::new(),
             config: Config::default(),
             clock: Clock::Real,
+            allow_remote: false,
+            token: None,
         }
     }
 }
@@ -162,6 +178,8 @@ pub struct Running {
     pub addr: SocketAddr,
     /// The cluster, for in-process inspection and (with a manual clock) time travel.
     pub cluster: Arc<Cluster>,
+    /// The bearer token clients must send, if any (see [`crate::kubeconfig::write_with_token`]).
+    pub token: Option<String>,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -205,11 +223,19 @@ pub enum StartError {
     /// A manifest could not be loaded.
     #[error("cannot load manifest: {0}")]
     Manifest(String),
+    /// A non-loopback address was asked for without allowing remote access.
+    #[error("refusing to listen on {0}: it is not a loopback address, and the API has no authentication but a bearer token; allow remote access explicitly (--allow-remote) to get one")]
+    RemoteNotAllowed(SocketAddr),
 }
 
 /// Starts a practice cluster: builds it, loads the lab (unless `empty`) and the given
 /// manifests, serves the API and runs the controllers in the background.
 pub async fn start(options: Options) -> Result<Running, StartError> {
+    let loopback = options.listen.ip().is_loopback();
+    if !loopback && !options.allow_remote {
+        return Err(StartError::RemoteNotAllowed(options.listen));
+    }
+    let token = options.token.clone().or_else(|| (!loopback).then(new_token));
     let cluster = Cluster::new(options.config, options.clock);
     if !options.empty {
         crate::lab::load_manifest(&cluster, crate::lab::LAB_MANIFEST).map_err(StartError::Manifest)?;
@@ -224,7 +250,7 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
     let addr = listener.local_addr().map_err(|source| StartError::Bind { addr: options.listen, source })?;
     let (stop, stopped) = watch::channel(false);
 
-    let router = crate::api::router(cluster.clone());
+    let router = crate::api::router(cluster.clone(), Guard { loopback, token: token.clone() });
     let mut stop_serving = stopped.clone();
     let server = tokio::spawn(async move {
         let shutdown = async move {
@@ -235,25 +261,83 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
         }
     });
     let controllers = tokio::spawn(run_controllers(cluster.clone(), stopped));
-    Ok(Running { addr, cluster, stop, tasks: vec![server, controllers] })
+    Ok(Running { addr, cluster, token, stop, tasks: vec![server, controllers] })
 }
 
+/// A fresh random bearer token (244 random bits, hex).
+fn new_token() -> String {
+    format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple())
+}
+
+/// How long the controllers pause after a pass panicked, before starting again.
+const RESTART_PAUSE: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Runs the controllers whenever an object changes or something falls due.
-async fn run_controllers(cluster: Arc<Cluster>, mut stopped: watch::Receiver<bool>) {
+async fn run_controllers(cluster: Arc<Cluster>, stopped: watch::Receiver<bool>) {
+    supervise(cluster, stopped, |c: &Cluster| c.settle()).await;
+}
+
+/// Runs `pass` whenever an object changes or something falls due, each time on the
+/// blocking pool so that a long pass never holds up the API's async workers. A pass
+/// that panics is logged and, after a pause, the controllers start again: they keep
+/// no state between passes but what is in the store, so nothing is lost but the pass.
+async fn supervise<F>(cluster: Arc<Cluster>, mut stopped: watch::Receiver<bool>, pass: F)
+where
+    F: Fn(&Cluster) -> Option<Timestamp> + Clone + Send + 'static,
+{
     loop {
-        let next = cluster.settle();
-        let wait = match next {
-            Some(due) if !cluster.clock.is_manual() => {
-                let d = due.duration_since(cluster.clock.now());
-                d.clamp(SignedDuration::from_millis(5), SignedDuration::from_secs(60))
+        let (c, p) = (cluster.clone(), pass.clone());
+        let wait = match tokio::task::spawn_blocking(move || p(&c)).await {
+            Ok(next) => until_due(&cluster, next),
+            Err(e) => {
+                tracing::error!(error = %e, "a controller panicked; restarting the controllers");
+                tokio::select! {
+                    _ = tokio::time::sleep(RESTART_PAUSE) => continue,
+                    _ = stopped.wait_for(|s| *s) => return,
+                }
             }
-            _ => SignedDuration::from_secs(60),
         };
-        let wait = std::time::Duration::try_from(wait).unwrap_or(std::time::Duration::from_secs(1));
         tokio::select! {
             _ = cluster.store.shared.changed() => {}
             _ = tokio::time::sleep(wait) => {}
             _ = stopped.wait_for(|s| *s) => return,
         }
+    }
+}
+
+/// How long to sleep before `next` falls due (a manual clock only moves when told).
+fn until_due(cluster: &Cluster, next: Option<Timestamp>) -> std::time::Duration {
+    let wait = match next {
+        Some(due) if !cluster.clock.is_manual() => {
+            let d = due.duration_since(cluster.clock.now());
+            d.clamp(SignedDuration::from_millis(5), SignedDuration::from_secs(60))
+        }
+        _ => SignedDuration::from_secs(60),
+    };
+    std::time::Duration::try_from(wait).unwrap_or(std::time::Duration::from_secs(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_controller_panic_is_logged_and_the_controllers_start_again() {
+        let cluster = Cluster::new(Config::default(), Clock::manual(Timestamp::UNIX_EPOCH));
+        let (stop, stopped) = watch::channel(false);
+        let (passes, mut ran) = tokio::sync::mpsc::unbounded_channel();
+        let count = Arc::new(AtomicUsize::new(0));
+        let task = tokio::spawn(supervise(cluster.clone(), stopped, move |c: &Cluster| {
+            let n = count.fetch_add(1, Ordering::SeqCst);
+            let _ = passes.send(n);
+            assert_ne!(n, 0, "a bug in a controller");
+            c.settle()
+        }));
+        assert_eq!(ran.recv().await, Some(0), "the first pass ran (and panicked)");
+        assert_eq!(ran.recv().await, Some(1), "the controllers ran again after the panic");
+        let _ = stop.send(true);
+        task.await.expect("the supervisor ends when stopped, not with the panic");
     }
 }

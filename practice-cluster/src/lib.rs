@@ -22,6 +22,7 @@ pub mod events;
 pub mod kinds;
 pub mod kubeconfig;
 pub mod lab;
+pub mod limits;
 pub mod ops;
 pub mod printers;
 pub mod sim;

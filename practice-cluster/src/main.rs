@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Parser;
+use practice_cluster::limits::Limits;
 use practice_cluster::{Config, Options};
 
 /// A Kubernetes-compatible practice cluster for the StatefulSet lab.
@@ -30,6 +31,13 @@ struct Cli {
     /// DNS zone of services.
     #[arg(long, default_value = "cluster.local")]
     cluster_domain: String,
+    /// Allow --listen on a non-loopback address; every request must then carry the
+    /// bearer token written into the kubeconfig.
+    #[arg(long)]
+    allow_remote: bool,
+    /// Most replicas a StatefulSet may ask for.
+    #[arg(long, default_value_t = Limits::default().max_replicas)]
+    max_replicas: i32,
 }
 
 #[tokio::main]
@@ -46,12 +54,17 @@ async fn main() -> anyhow::Result<()> {
         listen: cli.listen,
         empty: cli.empty,
         manifests,
-        config: Config { cluster_domain: cli.cluster_domain, ..Config::default() },
+        config: Config {
+            cluster_domain: cli.cluster_domain,
+            limits: Limits { max_replicas: cli.max_replicas, ..Limits::default() },
+            ..Config::default()
+        },
+        allow_remote: cli.allow_remote,
         ..Options::default()
     };
     let running = practice_cluster::start(options).await?;
     let server = running.url();
-    practice_cluster::kubeconfig::write(&cli.kubeconfig, &server, "default")
+    practice_cluster::kubeconfig::write_with_token(&cli.kubeconfig, &server, "default", running.token.as_deref())
         .with_context(|| format!("cannot write kubeconfig {}", cli.kubeconfig.display()))?;
     println!("Practice cluster serving the Kubernetes API at {server}");
     println!("Use it with kubectl:");
