@@ -15,6 +15,7 @@ use crate::controllers;
 use crate::limits::Limits;
 use crate::sim::Runtime;
 use crate::store::Store;
+use crate::tls::{Identity, TlsError, TlsListener};
 
 /// How long simulated things take. Defaults are brisk, for a live demo.
 #[derive(Clone, Debug)]
@@ -150,7 +151,8 @@ pub struct Options {
     /// Clock; [`Clock::Real`] for a live cluster.
     pub clock: Clock,
     /// Allow `listen` to be a non-loopback address. The API has no other
-    /// authentication, so every request must then carry a bearer token.
+    /// authentication, so every request must then carry a bearer token, and it is
+    /// served over TLS (kubectl sends tokens only over TLS).
     pub allow_remote: bool,
     /// The bearer token every request must carry. [`start`] generates one when
     /// `allow_remote` is set and the address is not loopback.
@@ -178,16 +180,24 @@ pub struct Running {
     pub addr: SocketAddr,
     /// The cluster, for in-process inspection and (with a manual clock) time travel.
     pub cluster: Arc<Cluster>,
-    /// The bearer token clients must send, if any (see [`crate::kubeconfig::write_with_token`]).
+    /// The bearer token clients must send, if any.
     pub token: Option<String>,
+    /// The certificate the API is served with (PEM), when it is served over TLS.
+    pub certificate_pem: Option<String>,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
 
 impl Running {
-    /// The API's base URL, e.g. `http://127.0.0.1:6443`.
+    /// The API's base URL, e.g. `http://127.0.0.1:6443`; on this machine when the
+    /// cluster listens on every address.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.certificate_pem.is_some() { "https" } else { "http" };
+        let mut addr = self.addr;
+        if addr.ip().is_unspecified() {
+            addr.set_ip(if addr.is_ipv4() { [127, 0, 0, 1].into() } else { std::net::Ipv6Addr::LOCALHOST.into() });
+        }
+        format!("{scheme}://{addr}")
     }
 
     /// Stops serving and waits for the tasks to end.
@@ -226,6 +236,9 @@ pub enum StartError {
     /// A non-loopback address was asked for without allowing remote access.
     #[error("refusing to listen on {0}: it is not a loopback address, and the API has no authentication but a bearer token; allow remote access explicitly (--allow-remote) to get one")]
     RemoteNotAllowed(SocketAddr),
+    /// TLS (for a non-loopback address) could not be set up.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
 }
 
 /// Starts a practice cluster: builds it, loads the lab (unless `empty`) and the given
@@ -236,6 +249,7 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
         return Err(StartError::RemoteNotAllowed(options.listen));
     }
     let token = options.token.clone().or_else(|| (!loopback).then(new_token));
+    let identity = if loopback { None } else { Some(Identity::generate(options.listen.ip())?) };
     let cluster = Cluster::new(options.config, options.clock);
     if !options.empty {
         crate::lab::load_manifest(&cluster, crate::lab::LAB_MANIFEST).map_err(StartError::Manifest)?;
@@ -251,17 +265,30 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
     let (stop, stopped) = watch::channel(false);
 
     let router = crate::api::router(cluster.clone(), Guard { loopback, token: token.clone() });
-    let mut stop_serving = stopped.clone();
-    let server = tokio::spawn(async move {
-        let shutdown = async move {
-            let _ = stop_serving.wait_for(|s| *s).await;
-        };
-        if let Err(e) = axum::serve(listener, router).with_graceful_shutdown(shutdown).await {
-            tracing::error!(error = %e, "practice cluster API server stopped");
+    let server = match &identity {
+        None => tokio::spawn(serve(listener, router, stopped.clone())),
+        Some(identity) => {
+            let tls = TlsListener::new(listener, identity).map_err(|source| StartError::Bind { addr: options.listen, source })?;
+            tokio::spawn(serve(tls, router, stopped.clone()))
         }
-    });
+    };
     let controllers = tokio::spawn(run_controllers(cluster.clone(), stopped));
-    Ok(Running { addr, cluster, token, stop, tasks: vec![server, controllers] })
+    let certificate_pem = identity.map(|i| i.certificate_pem);
+    Ok(Running { addr, cluster, token, certificate_pem, stop, tasks: vec![server, controllers] })
+}
+
+/// Serves the API on `listener` until `stopped`.
+async fn serve<L>(listener: L, router: axum::Router, mut stopped: watch::Receiver<bool>)
+where
+    L: axum::serve::Listener,
+    L::Addr: std::fmt::Debug,
+{
+    let shutdown = async move {
+        let _ = stopped.wait_for(|s| *s).await;
+    };
+    if let Err(e) = axum::serve(listener, router).with_graceful_shutdown(shutdown).await {
+        tracing::error!(error = %e, "practice cluster API server stopped");
+    }
 }
 
 /// A fresh random bearer token (244 random bits, hex).

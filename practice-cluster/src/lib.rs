@@ -27,6 +27,7 @@ pub mod ops;
 pub mod printers;
 pub mod sim;
 pub mod store;
+pub mod tls;
 
 pub use clock::Clock;
 pub use cluster::{Cluster, Config, Options, Running, Timings, start};

@@ -31,8 +31,8 @@ struct Cli {
     /// DNS zone of services.
     #[arg(long, default_value = "cluster.local")]
     cluster_domain: String,
-    /// Allow --listen on a non-loopback address; every request must then carry the
-    /// bearer token written into the kubeconfig.
+    /// Allow --listen on a non-loopback address: the API is then served over TLS and
+    /// every request must carry the bearer token written into the kubeconfig.
     #[arg(long)]
     allow_remote: bool,
     /// Most replicas a StatefulSet may ask for.
@@ -64,7 +64,7 @@ async fn main() -> anyhow::Result<()> {
     };
     let running = practice_cluster::start(options).await?;
     let server = running.url();
-    practice_cluster::kubeconfig::write_with_token(&cli.kubeconfig, &server, "default", running.token.as_deref())
+    practice_cluster::kubeconfig::write_for(&cli.kubeconfig, &running, "default")
         .with_context(|| format!("cannot write kubeconfig {}", cli.kubeconfig.display()))?;
     println!("Practice cluster serving the Kubernetes API at {server}");
     println!("Use it with kubectl:");

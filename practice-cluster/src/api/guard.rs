@@ -10,7 +10,7 @@
 //! - a request with an `Origin` must come from a loopback or the same origin (403):
 //!   browsers send one with every cross-site `fetch` and WebSocket (exec, attach),
 //!   while kubectl, kube-rs and client-go send none;
-//! - POST, PUT and PATCH must say their body is JSON, YAML or a patch (415), which a
+//! - a POST, PUT or PATCH body must be declared JSON, YAML or a patch (415), which a
 //!   page cannot do without a CORS preflight that this server never grants;
 //! - bodies are read up to [`MAX_REQUEST_BODY`] and no further (413).
 
@@ -86,14 +86,7 @@ impl Guard {
                 "origin {origin:?} is not allowed: the practice cluster refuses requests from web pages of other sites"
             )));
         }
-        let upgrade = headers.contains_key(header::UPGRADE);
-        if matches!(parts.method, Method::POST | Method::PUT | Method::PATCH) && !upgrade {
-            let content_type = header_str(headers, header::CONTENT_TYPE).unwrap_or_default();
-            if !WRITE_MEDIA_TYPES.contains(&media_type(content_type).as_str()) {
-                return Err(ApiError::unsupported_media_type(content_type));
-            }
-        }
-        if upgrade {
+        if headers.contains_key(header::UPGRADE) {
             // A WebSocket or SPDY upgrade has no body; its stream is taken over later.
             return Ok(Request::from_parts(parts, body));
         }
@@ -117,6 +110,13 @@ impl Guard {
         }
         if total > MAX_REQUEST_BODY {
             return Err(LimitError::Body.into());
+        }
+        // An empty POST (kubectl's SPDY exec fallback) carries nothing to decode.
+        if matches!(parts.method, Method::POST | Method::PUT | Method::PATCH) && !read.is_empty() {
+            let content_type = header_str(&parts.headers, header::CONTENT_TYPE).unwrap_or_default();
+            if !WRITE_MEDIA_TYPES.contains(&media_type(content_type).as_str()) {
+                return Err(ApiError::unsupported_media_type(content_type));
+            }
         }
         Ok(Request::from_parts(parts, Body::from(read)))
     }
