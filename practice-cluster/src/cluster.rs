@@ -151,12 +151,10 @@ pub struct Options {
     /// Clock; [`Clock::Real`] for a live cluster.
     pub clock: Clock,
     /// Allow `listen` to be a non-loopback address. The API has no other
-    /// authentication, so every request must then carry a bearer token, and it is
-    /// served over TLS (kubectl sends tokens only over TLS).
+    /// authentication, so there every request must carry a generated bearer token
+    /// ([`Running::token`]), and the API is served over TLS (kubectl sends tokens only
+    /// over TLS) with a generated certificate ([`Running::certificate_pem`]).
     pub allow_remote: bool,
-    /// The bearer token every request must carry. [`start`] generates one when
-    /// `allow_remote` is set and the address is not loopback.
-    pub token: Option<String>,
 }
 
 impl Default for Options {
@@ -168,7 +166,6 @@ impl Default for Options {
             config: Config::default(),
             clock: Clock::Real,
             allow_remote: false,
-            token: None,
         }
     }
 }
@@ -180,7 +177,7 @@ pub struct Running {
     pub addr: SocketAddr,
     /// The cluster, for in-process inspection and (with a manual clock) time travel.
     pub cluster: Arc<Cluster>,
-    /// The bearer token clients must send, if any.
+    /// The bearer token clients must send, when listening beyond loopback.
     pub token: Option<String>,
     /// The certificate the API is served with (PEM), when it is served over TLS.
     pub certificate_pem: Option<String>,
@@ -248,7 +245,7 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
     if !loopback && !options.allow_remote {
         return Err(StartError::RemoteNotAllowed(options.listen));
     }
-    let token = options.token.clone().or_else(|| (!loopback).then(new_token));
+    let token = (!loopback).then(new_token);
     let identity = if loopback { None } else { Some(Identity::generate(options.listen.ip())?) };
     let cluster = Cluster::new(options.config, options.clock);
     if !options.empty {

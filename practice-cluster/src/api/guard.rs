@@ -3,8 +3,8 @@
 //! The API has no authentication on loopback, and any page a teacher opens can send
 //! requests to `127.0.0.1`. So, before a request reaches a handler:
 //!
-//! - with a bearer token configured (always when listening beyond loopback), every
-//!   request but the public health and version endpoints must carry it (401);
+//! - when listening beyond loopback, every request but the public health and version
+//!   endpoints must carry the cluster's bearer token (401);
 //! - when listening on loopback, `Host` must be a loopback name, which defeats DNS
 //!   rebinding (403);
 //! - a request with an `Origin` must come from a loopback or the same origin (403):
