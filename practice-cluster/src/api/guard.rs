@@ -53,7 +53,7 @@ pub async fn check(State(guard): State<Guard>, request: Request, next: Next) -> 
     match guard.admit(request).await {
         Ok(request) => next.run(request).await,
         Err(e) => {
-            tracing::warn!(code = e.code, reason = e.reason, message = %e.message, "request refused");
+            tracing::debug!(code = e.code, reason = e.reason, message = %e.message, "request refused");
             e.into_response()
         }
     }
