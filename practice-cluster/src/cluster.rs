@@ -12,10 +12,13 @@ use tokio::task::JoinHandle;
 
 use crate::api::error::ApiError;
 use crate::clock::Clock;
+use crate::api::guard::Guard;
 use crate::controllers;
 use crate::durable::{self, Journal, Restored};
+use crate::limits::Limits;
 use crate::sim::Runtime;
 use crate::store::Store;
+use crate::tls::{Identity, TlsError, TlsListener};
 
 /// How long simulated things take. Defaults are brisk, for a live demo.
 #[derive(Clone, Debug)]
@@ -51,6 +54,8 @@ pub struct Config {
     pub watch_history: usize,
     /// Simulated durations.
     pub timings: Timings,
+    /// Bounds on what API clients may ask for.
+    pub limits: Limits,
 }
 
 impl Default for Config {
@@ -61,6 +66,7 @@ impl Default for Config {
             minor_version: 32,
             watch_history: 20_000,
             timings: Timings::default(),
+            limits: Limits::default(),
         }
     }
 }
@@ -77,6 +83,8 @@ pub struct Cluster {
     /// What runs on the node: containers, their files and the lab app.
     pub runtime: Runtime,
     reconcile: Mutex<()>,
+    /// Nothing expires before this (see [`crate::events::expire`]).
+    pub(crate) next_event_expiry: Mutex<Option<Timestamp>>,
 }
 
 impl Cluster {
@@ -108,6 +116,7 @@ impl Cluster {
             config,
             runtime: Runtime::default(),
             reconcile: Mutex::new(()),
+            next_event_expiry: Mutex::new(None),
         })
     }
 
@@ -182,6 +191,11 @@ pub struct Options {
     pub state_dir: Option<PathBuf>,
     /// Empty `state_dir` first: start over.
     pub fresh: bool,
+    /// Allow `listen` to be a non-loopback address. The API has no other
+    /// authentication, so there every request must carry a generated bearer token
+    /// ([`Running::token`]), and the API is served over TLS (kubectl sends tokens only
+    /// over TLS) with a generated certificate ([`Running::certificate_pem`]).
+    pub allow_remote: bool,
 }
 
 impl Default for Options {
@@ -195,6 +209,7 @@ impl Default for Options {
             clock: Clock::Real,
             state_dir: None,
             fresh: false,
+            allow_remote: false,
         }
     }
 }
@@ -208,14 +223,24 @@ pub struct Running {
     pub cluster: Arc<Cluster>,
     /// Whether the state directory held a cluster that was resumed (no scenario loaded).
     pub resumed: bool,
+    /// The bearer token clients must send, when listening beyond loopback.
+    pub token: Option<String>,
+    /// The certificate the API is served with (PEM), when it is served over TLS.
+    pub certificate_pem: Option<String>,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
 
 impl Running {
-    /// The API's base URL, e.g. `http://127.0.0.1:6443`.
+    /// The API's base URL, e.g. `http://127.0.0.1:6443`; on this machine when the
+    /// cluster listens on every address.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.certificate_pem.is_some() { "https" } else { "http" };
+        let mut addr = self.addr;
+        if addr.ip().is_unspecified() {
+            addr.set_ip(if addr.is_ipv4() { [127, 0, 0, 1].into() } else { std::net::Ipv6Addr::LOCALHOST.into() });
+        }
+        format!("{scheme}://{addr}")
     }
 
     /// Stops serving and waits for the tasks to end.
@@ -254,11 +279,23 @@ pub enum StartError {
     /// The state directory could not be opened.
     #[error(transparent)]
     State(#[from] durable::Error),
+    /// A non-loopback address was asked for without allowing remote access.
+    #[error("refusing to listen on {0}: it is not a loopback address, and the API has no authentication but a bearer token; allow remote access explicitly (--allow-remote) to get one")]
+    RemoteNotAllowed(SocketAddr),
+    /// TLS (for a non-loopback address) could not be set up.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
 }
 
 /// Starts a practice cluster: builds it, loads the scenario (unless `empty`) and the given
 /// manifests, serves the API and runs the controllers in the background.
 pub async fn start(options: Options) -> Result<Running, StartError> {
+    let loopback = options.listen.ip().is_loopback();
+    if !loopback && !options.allow_remote {
+        return Err(StartError::RemoteNotAllowed(options.listen));
+    }
+    let token = (!loopback).then(new_token);
+    let identity = if loopback { None } else { Some(Identity::generate(options.listen.ip())?) };
     let (cluster, resumed) = match &options.state_dir {
         None => (Cluster::new(options.config, options.clock), false),
         Some(dir) => {
@@ -281,18 +318,18 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
     let addr = listener.local_addr().map_err(|source| StartError::Bind { addr: options.listen, source })?;
     let (stop, stopped) = watch::channel(false);
 
-    let router = crate::api::router(cluster.clone()).layer(axum::middleware::from_fn_with_state(cluster.clone(), persist_before_answering));
-    let mut stop_serving = stopped.clone();
-    let server = tokio::spawn(async move {
-        let shutdown = async move {
-            let _ = stop_serving.wait_for(|s| *s).await;
-        };
-        if let Err(e) = axum::serve(listener, router).with_graceful_shutdown(shutdown).await {
-            tracing::error!(error = %e, "practice cluster API server stopped");
+    let router = crate::api::router(cluster.clone(), Guard { loopback, token: token.clone() })
+        .layer(axum::middleware::from_fn_with_state(cluster.clone(), persist_before_answering));
+    let server = match &identity {
+        None => tokio::spawn(serve(listener, router, stopped.clone())),
+        Some(identity) => {
+            let tls = TlsListener::new(listener, identity).map_err(|source| StartError::Bind { addr: options.listen, source })?;
+            tokio::spawn(serve(tls, router, stopped.clone()))
         }
-    });
+    };
     let controllers = tokio::spawn(run_controllers(cluster.clone(), stopped));
-    Ok(Running { addr, cluster, resumed, stop, tasks: vec![server, controllers] })
+    let certificate_pem = identity.map(|i| i.certificate_pem);
+    Ok(Running { addr, cluster, resumed, token, certificate_pem, stop, tasks: vec![server, controllers] })
 }
 
 /// Answers only once the request's changes (objects, volume files, a visit) are
@@ -315,27 +352,103 @@ async fn persist_before_answering(
     }
 }
 
+/// Serves the API on `listener` until `stopped`.
+async fn serve<L>(listener: L, router: axum::Router, mut stopped: watch::Receiver<bool>)
+where
+    L: axum::serve::Listener,
+    L::Addr: std::fmt::Debug,
+{
+    let shutdown = async move {
+        let _ = stopped.wait_for(|s| *s).await;
+    };
+    if let Err(e) = axum::serve(listener, router).with_graceful_shutdown(shutdown).await {
+        tracing::error!(error = %e, "practice cluster API server stopped");
+    }
+}
+
+/// A fresh random bearer token (244 random bits, hex).
+fn new_token() -> String {
+    format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple())
+}
+
+/// How long the controllers pause after a pass panicked, before starting again.
+const RESTART_PAUSE: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Runs the controllers whenever an object changes or something falls due.
-async fn run_controllers(cluster: Arc<Cluster>, mut stopped: watch::Receiver<bool>) {
+async fn run_controllers(cluster: Arc<Cluster>, stopped: watch::Receiver<bool>) {
+    supervise(cluster, stopped, |c: &Cluster| c.settle()).await;
+}
+
+/// Runs `pass` whenever an object changes or something falls due, each time on the
+/// blocking pool so that a long pass never holds up the API's async workers. A pass
+/// that panics is logged and, after a pause, the controllers start again: they keep
+/// no state between passes but what is in the store, so nothing is lost but the pass.
+async fn supervise<F>(cluster: Arc<Cluster>, mut stopped: watch::Receiver<bool>, pass: F)
+where
+    F: Fn(&Cluster) -> Option<Timestamp> + Clone + Send + 'static,
+{
     loop {
-        let next = cluster.settle();
-        if cluster.store.shared.journal().is_some_and(|j| j.dirty()) {
+        let (c, p) = (cluster.clone(), pass.clone());
+        let wait = match tokio::task::spawn_blocking(move || {
+            let next = p(&c);
             // What the controllers did reaches the disk too, not only what clients wrote.
-            let syncing = cluster.clone();
-            let _ = tokio::task::spawn_blocking(move || syncing.persist()).await;
-        }
-        let wait = match next {
-            Some(due) if !cluster.clock.is_manual() => {
-                let d = due.duration_since(cluster.clock.now());
-                d.clamp(SignedDuration::from_millis(5), SignedDuration::from_secs(60))
+            if c.store.shared.journal().is_some_and(|j| j.dirty()) {
+                let _ = c.persist();
             }
-            _ => SignedDuration::from_secs(60),
+            next
+        })
+        .await
+        {
+            Ok(next) => until_due(&cluster, next),
+            Err(e) => {
+                tracing::error!(error = %e, "a controller panicked; restarting the controllers");
+                tokio::select! {
+                    _ = tokio::time::sleep(RESTART_PAUSE) => continue,
+                    _ = stopped.wait_for(|s| *s) => return,
+                }
+            }
         };
-        let wait = std::time::Duration::try_from(wait).unwrap_or(std::time::Duration::from_secs(1));
         tokio::select! {
             _ = cluster.store.shared.changed() => {}
             _ = tokio::time::sleep(wait) => {}
             _ = stopped.wait_for(|s| *s) => return,
         }
+    }
+}
+
+/// How long to sleep before `next` falls due (a manual clock only moves when told).
+fn until_due(cluster: &Cluster, next: Option<Timestamp>) -> std::time::Duration {
+    let wait = match next {
+        Some(due) if !cluster.clock.is_manual() => {
+            let d = due.duration_since(cluster.clock.now());
+            d.clamp(SignedDuration::from_millis(5), SignedDuration::from_secs(60))
+        }
+        _ => SignedDuration::from_secs(60),
+    };
+    std::time::Duration::try_from(wait).unwrap_or(std::time::Duration::from_secs(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_controller_panic_is_logged_and_the_controllers_start_again() {
+        let cluster = Cluster::new(Config::default(), Clock::manual(Timestamp::UNIX_EPOCH));
+        let (stop, stopped) = watch::channel(false);
+        let (passes, mut ran) = tokio::sync::mpsc::unbounded_channel();
+        let count = Arc::new(AtomicUsize::new(0));
+        let task = tokio::spawn(supervise(cluster.clone(), stopped, move |c: &Cluster| {
+            let n = count.fetch_add(1, Ordering::SeqCst);
+            let _ = passes.send(n);
+            assert_ne!(n, 0, "a bug in a controller");
+            c.settle()
+        }));
+        assert_eq!(ran.recv().await, Some(0), "the first pass ran (and panicked)");
+        assert_eq!(ran.recv().await, Some(1), "the controllers ran again after the panic");
+        let _ = stop.send(true);
+        task.await.expect("the supervisor ends when stopped, not with the panic");
     }
 }

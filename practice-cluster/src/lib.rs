@@ -23,11 +23,13 @@ pub mod events;
 pub mod kinds;
 pub mod kubeconfig;
 pub mod lab;
+pub mod limits;
 pub mod ops;
 pub mod printers;
 pub mod scenario;
 pub mod sim;
 pub mod store;
+pub mod tls;
 
 pub use clock::Clock;
 pub use cluster::{Cluster, Config, Options, Running, Timings, start};

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Parser;
+use practice_cluster::limits::Limits;
 use practice_cluster::{Config, Options, Scenario};
 
 /// A Kubernetes-compatible practice cluster for the StatefulSet lab.
@@ -40,6 +41,13 @@ struct Cli {
     /// Empty the state directory first and start over.
     #[arg(long, requires = "state_dir")]
     fresh: bool,
+    /// Allow --listen on a non-loopback address: the API is then served over TLS and
+    /// every request must carry the bearer token written into the kubeconfig.
+    #[arg(long)]
+    allow_remote: bool,
+    /// Most replicas a StatefulSet may ask for.
+    #[arg(long, default_value_t = Limits::default().max_replicas)]
+    max_replicas: i32,
 }
 
 #[tokio::main]
@@ -57,14 +65,19 @@ async fn main() -> anyhow::Result<()> {
         empty: cli.empty,
         scenario: cli.scenario,
         manifests,
-        config: Config { cluster_domain: cli.cluster_domain, ..Config::default() },
+        config: Config {
+            cluster_domain: cli.cluster_domain,
+            limits: Limits { max_replicas: cli.max_replicas, ..Limits::default() },
+            ..Config::default()
+        },
+        allow_remote: cli.allow_remote,
         state_dir: cli.state_dir,
         fresh: cli.fresh,
         ..Options::default()
     };
     let running = practice_cluster::start(options).await?;
     let server = running.url();
-    practice_cluster::kubeconfig::write(&cli.kubeconfig, &server, "default")
+    practice_cluster::kubeconfig::write_for(&cli.kubeconfig, &running, "default")
         .with_context(|| format!("cannot write kubeconfig {}", cli.kubeconfig.display()))?;
     println!("Practice cluster serving the Kubernetes API at {server}");
     if running.resumed {

@@ -15,6 +15,9 @@ use crate::store::{Collection, Object, StoreError};
 /// The finalizer that holds an owner until its dependents are gone.
 pub const FOREGROUND_FINALIZER: &str = "foregroundDeletion";
 
+/// The finalizer that holds an owner while its dependents are released.
+pub const ORPHAN_FINALIZER: &str = "orphan";
+
 /// How dependents of a deleted object are treated.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Propagation {
@@ -204,11 +207,22 @@ pub fn delete<K: ApiKind>(cluster: &Cluster, namespace: &str, name: &str, opts: 
     if opts.dry_run {
         return Ok(current);
     }
-    if opts.propagation == Propagation::Orphan {
-        crate::for_each_collection!(cluster.store, |coll| orphan_dependents(coll, &uid));
-    }
     let now = cluster.clock.now();
     let grace = pod_grace(current.as_ref() as &dyn std::any::Any, opts.grace_period);
+    if opts.propagation == Propagation::Orphan {
+        if grace.is_none() {
+            // As the API server does, the owner is first marked as being deleted (with
+            // the `orphan` finalizer), so a controller running meanwhile does not adopt
+            // the released dependents back before the owner is gone.
+            let _: Result<_, StoreError> = c.modify(namespace, name, |o| {
+                let m = o.metadata_mut();
+                m.deletion_timestamp.get_or_insert(Time(now));
+                m.finalizers.get_or_insert_with(Vec::new).push(ORPHAN_FINALIZER.to_owned());
+                Ok(true)
+            });
+        }
+        crate::for_each_collection!(cluster.store, |coll| orphan_dependents(coll, &uid));
+    }
     let has_finalizers = !current.metadata().finalizers.as_deref().unwrap_or_default().is_empty();
     let foreground = opts.propagation == Propagation::Foreground;
     if grace.is_none() && !has_finalizers && !foreground {

@@ -6,6 +6,7 @@
 
 pub mod discovery;
 pub mod error;
+pub mod guard;
 pub mod patch;
 pub mod pods;
 pub mod portforward;
@@ -19,7 +20,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
@@ -32,8 +33,8 @@ use patch::PatchKind;
 use query::Params;
 use resource::{Format, Include};
 
-/// The API router for `cluster`.
-pub fn router(cluster: Arc<Cluster>) -> Router {
+/// The API router for `cluster`, behind `guard`.
+pub fn router(cluster: Arc<Cluster>, guard: guard::Guard) -> Router {
     Router::new()
         .route("/version", get(|State(c): State<Arc<Cluster>>| async move { axum::Json(discovery::version(&c)) }))
         .route("/api", get(|headers: HeaderMap| async move {
@@ -58,6 +59,9 @@ pub fn router(cluster: Arc<Cluster>) -> Router {
         .route("/api/v1/namespaces/{ns}/services/{name}/proxy/", any(pods::service_proxy_root))
         .route("/api/v1/namespaces/{ns}/services/{name}/proxy/{*path}", any(pods::service_proxy))
         .fallback(dispatch)
+        // The guard bounds bodies with a Kubernetes-style Status instead.
+        .layer(DefaultBodyLimit::disable())
+        .layer(axum::middleware::from_fn_with_state(guard, guard::check))
         .layer(TraceLayer::new_for_http())
         .with_state(cluster)
 }
@@ -142,9 +146,19 @@ fn json_response(code: StatusCode, v: Value) -> Response {
     (code, axum::Json(v)).into_response()
 }
 
+/// Runs a synchronous handler on tokio's blocking pool, so a slow request (a large list,
+/// a big patch, a visit waiting for a volume's lock) never holds up an async worker and
+/// with it every other client.
+pub(crate) async fn off_runtime(f: impl FnOnce() -> Response + Send + 'static) -> Response {
+    tokio::task::spawn_blocking(f).await.unwrap_or_else(|e| {
+        tracing::error!(error = %e, "request handler failed");
+        ApiError::internal("the request could not be handled").into_response()
+    })
+}
+
 /// Answers every resource request.
 async fn dispatch(State(cluster): State<Arc<Cluster>>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
-    match handle(cluster, &method, &uri, &headers, &body) {
+    off_runtime(move || match handle(cluster, &method, &uri, &headers, &body) {
         Ok(r) => r,
         Err(e) => {
             if e.code >= 500 {
@@ -152,7 +166,8 @@ async fn dispatch(State(cluster): State<Arc<Cluster>>, method: Method, uri: Uri,
             }
             e.into_response()
         }
-    }
+    })
+    .await
 }
 
 fn handle(cluster: Arc<Cluster>, method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Result<Response> {

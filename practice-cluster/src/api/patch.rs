@@ -19,6 +19,19 @@
 
 use serde_json::{Map, Value};
 
+use crate::limits::{self, LimitError, MAX_JSON_PATCH_COPY_BYTES, MAX_JSON_PATCH_OPS};
+
+/// Why a patch was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PatchError {
+    /// The patch is malformed or does not apply to the object.
+    #[error("{0}")]
+    Invalid(String),
+    /// The patch would cost more than the cluster allows (see [`crate::limits`]).
+    #[error(transparent)]
+    Limit(#[from] LimitError),
+}
+
 /// The patch formats the API accepts, from the request's Content-Type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PatchKind {
@@ -67,7 +80,8 @@ impl PatchKind {
 
 /// Applies `patch` to `target` in place. `kind` is the object's Kubernetes kind
 /// (e.g. "StatefulSet", "Pod", "Service") so strategic merge can pick list merge keys.
-/// Errors are human-readable messages (the caller turns them into HTTP 400/422).
+/// Errors are human-readable messages (the caller turns them into HTTP 400/422), or a
+/// limit the patch went over (413).
 ///
 /// On error `target` is left as it was.
 pub fn apply(
@@ -75,12 +89,12 @@ pub fn apply(
     object_kind: &str,
     target: &mut Value,
     patch: &Value,
-) -> Result<(), String> {
+) -> Result<(), PatchError> {
     match kind {
         PatchKind::Json => apply_json_patch(target, patch),
-        PatchKind::Merge => apply_merge_patch(target, patch),
+        PatchKind::Merge => apply_merge_patch(target, patch).map_err(PatchError::Invalid),
         PatchKind::Strategic | PatchKind::Apply => {
-            apply_strategic_merge_patch(object_kind, target, patch)
+            apply_strategic_merge_patch(object_kind, target, patch).map_err(PatchError::Invalid)
         }
     }
 }
@@ -89,29 +103,42 @@ pub fn apply(
 // JSON patch and JSON merge patch
 // ---------------------------------------------------------------------------
 
-/// RFC 6902: all operations apply, or none do.
-fn apply_json_patch(target: &mut Value, patch: &Value) -> Result<(), String> {
+/// RFC 6902: all operations apply, or none do. The number of operations and the bytes
+/// `copy` operations add are bounded: a few dozen copies of a copy would otherwise
+/// double the object until memory runs out.
+fn apply_json_patch(target: &mut Value, patch: &Value) -> Result<(), PatchError> {
     if !patch.is_array() {
-        return Err(format!(
+        return Err(PatchError::Invalid(format!(
             "invalid JSON patch: expected an array of operations, got {}",
             type_name(patch)
-        ));
+        )));
     }
     let operations: json_patch::Patch = serde_json::from_value(patch.clone())
-        .map_err(|err| format!("invalid JSON patch: {err}"))?;
+        .map_err(|err| PatchError::Invalid(format!("invalid JSON patch: {err}")))?;
+    if operations.len() > MAX_JSON_PATCH_OPS {
+        return Err(LimitError::PatchOperations { count: operations.len() }.into());
+    }
     // Patch a copy so that a failing operation leaves the target untouched.
     let mut patched = target.clone();
-    json_patch::patch_unsafe(&mut patched, &operations).map_err(|err| {
-        let op = operations
-            .get(err.operation)
-            .map_or("unknown", operation_name);
-        format!(
-            "JSON patch operation {} ({op} {:?}) failed: {}",
-            err.operation,
-            err.path.as_str(),
-            err.kind
-        )
-    })?;
+    let mut copied = 0usize;
+    for (index, operation) in operations.iter().enumerate() {
+        if let json_patch::PatchOperation::Copy(copy) = operation
+            && let Some(from) = patched.pointer(copy.from.as_str())
+        {
+            copied = copied.saturating_add(limits::json_size(from));
+            if copied > MAX_JSON_PATCH_COPY_BYTES {
+                return Err(LimitError::PatchCopies { size: copied }.into());
+            }
+        }
+        json_patch::patch_unsafe(&mut patched, std::slice::from_ref(operation)).map_err(|err| {
+            PatchError::Invalid(format!(
+                "JSON patch operation {index} ({} {:?}) failed: {}",
+                operation_name(operation),
+                err.path.as_str(),
+                err.kind
+            ))
+        })?;
+    }
     *target = patched;
     Ok(())
 }
@@ -609,7 +636,8 @@ mod tests {
     fn strategic_err(kind: &str, target: Value, patch: Value) -> String {
         let mut patched = target.clone();
         let err = apply(PatchKind::Strategic, kind, &mut patched, &patch)
-            .expect_err("strategic merge patch is refused");
+            .expect_err("strategic merge patch is refused")
+            .to_string();
         assert_eq!(
             patched, target,
             "a failed patch leaves the target unchanged"
@@ -789,7 +817,7 @@ mod tests {
             {"op": "replace", "path": "/spec/replicas", "value": 10},
             {"op": "test", "path": "/spec/serviceName", "value": "other"}
         ]);
-        let err = apply(PatchKind::Json, "StatefulSet", &mut sts, &patch).expect_err("test fails");
+        let err = apply(PatchKind::Json, "StatefulSet", &mut sts, &patch).expect_err("test fails").to_string();
         assert!(err.contains("test"), "{err}");
         assert!(err.contains("/spec/serviceName"), "{err}");
         assert!(err.contains("operation 1"), "{err}");
@@ -797,18 +825,37 @@ mod tests {
     }
 
     #[test]
+    fn json_patch_bombs_are_refused_and_change_nothing() {
+        let original = json!({"metadata": {"name": "cm"}, "data": {"a": "x".repeat(1024)}});
+        let mut doubling = vec![json!({"op": "add", "path": "/b", "value": [json!("x".repeat(1024))]})];
+        for _ in 0..40 {
+            doubling.push(json!({"op": "copy", "from": "/b", "path": "/b/-"}));
+            doubling.push(json!({"op": "copy", "from": "/b", "path": "/c"}));
+            doubling.push(json!({"op": "move", "from": "/c", "path": "/b"}));
+        }
+        let mut cm = original.clone();
+        let err = apply(PatchKind::Json, "ConfigMap", &mut cm, &Value::Array(doubling)).expect_err("a copy bomb");
+        assert!(matches!(err, PatchError::Limit(LimitError::PatchCopies { .. })), "{err}");
+        assert_eq!(cm, original);
+
+        let many = vec![json!({"op": "test", "path": "/metadata/name", "value": "cm"}); MAX_JSON_PATCH_OPS + 1];
+        let err = apply(PatchKind::Json, "ConfigMap", &mut cm, &Value::Array(many)).expect_err("too many operations");
+        assert_eq!(err, PatchError::Limit(LimitError::PatchOperations { count: MAX_JSON_PATCH_OPS + 1 }));
+    }
+
+    #[test]
     fn json_patch_remove_of_missing_path_fails() {
         let mut sts = statefulset();
         let patch = json!([{"op": "remove", "path": "/metadata/labels/missing"}]);
         let err =
-            apply(PatchKind::Json, "StatefulSet", &mut sts, &patch).expect_err("remove fails");
+            apply(PatchKind::Json, "StatefulSet", &mut sts, &patch).expect_err("remove fails").to_string();
         assert!(err.contains("remove"), "{err}");
         assert!(err.contains("/metadata/labels/missing"), "{err}");
         assert_eq!(sts, statefulset());
 
         let patch = json!([{"op": "remove", "path": "/spec/template/spec/containers/-"}]);
         let err =
-            apply(PatchKind::Json, "StatefulSet", &mut sts, &patch).expect_err("remove fails");
+            apply(PatchKind::Json, "StatefulSet", &mut sts, &patch).expect_err("remove fails").to_string();
         assert!(err.contains("remove"), "{err}");
     }
 
@@ -824,7 +871,7 @@ mod tests {
             Value::Null,
         ] {
             let err = apply(PatchKind::Json, "StatefulSet", &mut sts, &patch)
-                .expect_err("bad JSON patch is refused");
+                .expect_err("bad JSON patch is refused").to_string();
             assert!(err.contains("invalid JSON patch"), "{err}");
         }
         assert_eq!(sts, statefulset());
@@ -863,7 +910,7 @@ mod tests {
         let mut sts = statefulset();
         for patch in [json!([]), json!("x"), json!(1), Value::Null] {
             let err =
-                apply(PatchKind::Merge, "StatefulSet", &mut sts, &patch).expect_err("refused");
+                apply(PatchKind::Merge, "StatefulSet", &mut sts, &patch).expect_err("refused").to_string();
             assert!(err.contains("merge patch must be a JSON object"), "{err}");
         }
         assert_eq!(sts, statefulset());

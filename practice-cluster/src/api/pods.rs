@@ -17,6 +17,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde_json::json;
 
 use super::error::{ApiError, Result};
+use super::off_runtime;
 use super::query::Params;
 use crate::Cluster;
 use crate::sim::ExecOutput;
@@ -509,7 +510,8 @@ pub async fn proxy_root(
     method: Method,
     RawQuery(query): RawQuery,
 ) -> Response {
-    proxy_to_pod(&cluster, &ns, &name, &method, &target_path(None, query.as_deref())).unwrap_or_else(IntoResponse::into_response)
+    let target = target_path(None, query.as_deref());
+    off_runtime(move || proxy_to_pod(&cluster, &ns, &name, &method, &target).unwrap_or_else(IntoResponse::into_response)).await
 }
 
 /// `.../pods/{name}/proxy/{path}`: forwards to the pod's app.
@@ -519,8 +521,8 @@ pub async fn proxy(
     method: Method,
     RawQuery(query): RawQuery,
 ) -> Response {
-    proxy_to_pod(&cluster, &ns, &name, &method, &target_path(Some(&path), query.as_deref()))
-        .unwrap_or_else(IntoResponse::into_response)
+    let target = target_path(Some(&path), query.as_deref());
+    off_runtime(move || proxy_to_pod(&cluster, &ns, &name, &method, &target).unwrap_or_else(IntoResponse::into_response)).await
 }
 
 /// Picks a ready pod behind a Service and the pod port its service port targets.
@@ -566,9 +568,12 @@ pub async fn service_proxy(
     RawQuery(query): RawQuery,
 ) -> Response {
     let target = target_path(Some(&path), query.as_deref());
-    service_backend(&cluster, &ns, &name)
-        .and_then(|(pod, _)| proxy_to_pod(&cluster, &ns, &pod, &method, &target))
-        .unwrap_or_else(IntoResponse::into_response)
+    off_runtime(move || {
+        service_backend(&cluster, &ns, &name)
+            .and_then(|(pod, _)| proxy_to_pod(&cluster, &ns, &pod, &method, &target))
+            .unwrap_or_else(IntoResponse::into_response)
+    })
+    .await
 }
 
 /// `.../services/{name}/proxy`: forwards to a ready pod behind the Service.
@@ -579,9 +584,12 @@ pub async fn service_proxy_root(
     RawQuery(query): RawQuery,
 ) -> Response {
     let target = target_path(None, query.as_deref());
-    service_backend(&cluster, &ns, &name)
-        .and_then(|(pod, _)| proxy_to_pod(&cluster, &ns, &pod, &method, &target))
-        .unwrap_or_else(IntoResponse::into_response)
+    off_runtime(move || {
+        service_backend(&cluster, &ns, &name)
+            .and_then(|(pod, _)| proxy_to_pod(&cluster, &ns, &pod, &method, &target))
+            .unwrap_or_else(IntoResponse::into_response)
+    })
+    .await
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@ use super::patch::{self, PatchKind};
 use super::query::Params;
 use crate::Cluster;
 use crate::kinds::{ApiKind, name_of};
+use crate::limits;
 use crate::ops::{self, DeleteOptions, Propagation};
 use crate::store::Object;
 
@@ -306,6 +307,7 @@ impl<K: ApiKind> Typed<K> {
             merged.validate()?;
             merged.validate_update(old.as_ref())?;
         }
+        admit(cluster, &merged)?;
         if dry_run {
             return to_json(&merged);
         }
@@ -321,6 +323,21 @@ impl<K: ApiKind> Typed<K> {
         }
         to_json(stored.as_ref())
     }
+}
+
+/// The bounds every object an API client writes must keep: its size and, for a
+/// StatefulSet, its replicas (see [`crate::limits`]).
+fn admit<K: ApiKind>(cluster: &Cluster, obj: &K) -> Result<()> {
+    limits::check_object_size(obj)?;
+    limits::check_replicas(&cluster.config.limits, obj as &dyn std::any::Any)
+}
+
+/// [`admit`] for a new object, plus its namespace's quota for the kind.
+fn admit_new<K: ApiKind>(cluster: &Cluster, ns: Option<&str>, obj: &K) -> Result<()> {
+    admit(cluster, obj)?;
+    let ns = if K::NAMESPACED { Some(ns.or(obj.metadata().namespace.as_deref()).unwrap_or("default")) } else { None };
+    let existing = K::collection(&cluster.store).list(ns).0.len();
+    Ok(limits::check_quota(&cluster.config.limits, K::URL_PATH_SEGMENT, name_of(obj), existing)?)
 }
 
 impl<K: ApiKind> DynResource for Typed<K> {
@@ -365,6 +382,7 @@ impl<K: ApiKind> DynResource for Typed<K> {
 
     fn create(&self, cluster: &Cluster, ns: Option<&str>, body: Value, dry_run: bool) -> Result<Value> {
         let obj = decode::<K>(body)?;
+        admit_new(cluster, ns, &obj)?;
         to_json(ops::create(cluster, ns, obj, dry_run)?.as_ref())
     }
 
@@ -381,13 +399,15 @@ impl<K: ApiKind> DynResource for Typed<K> {
                 // Server-side apply creates what is missing.
                 let mut obj = decode::<K>(body.clone())?;
                 obj.metadata_mut().name = Some(name.to_owned());
+                admit_new(cluster, Some(ns).filter(|_| K::NAMESPACED), &obj)?;
                 return to_json(ops::create(cluster, Some(ns).filter(|_| K::NAMESPACED), obj, dry_run)?.as_ref());
             }
             return Err(ApiError::not_found(K::URL_PATH_SEGMENT, K::GROUP, name));
         };
         let mut target = to_json(old.as_ref())?;
-        patch::apply(kind, K::KIND, &mut target, body).map_err(|e| {
-            ApiError { code: 422, reason: "Invalid", message: e, details: None }
+        patch::apply(kind, K::KIND, &mut target, body).map_err(|e| match e {
+            patch::PatchError::Invalid(message) => ApiError { code: 422, reason: "Invalid", message, details: None },
+            patch::PatchError::Limit(limit) => ApiError::from(limit),
         })?;
         let new = decode::<K>(target)?;
         let expected = body

@@ -41,7 +41,10 @@ pub fn handle(cluster: &Cluster, method: &Method, ns: &str, name: &str, headers:
             let ct = headers.get(axum::http::header::CONTENT_TYPE).and_then(|h| h.to_str().ok()).unwrap_or_default();
             let kind = patch::PatchKind::from_content_type(ct).ok_or_else(|| ApiError::unsupported_media_type(ct))?;
             let p: Value = serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("the patch is not valid JSON: {e}")))?;
-            patch::apply(kind, "Scale", &mut scale, &p).map_err(ApiError::bad_request)?;
+            patch::apply(kind, "Scale", &mut scale, &p).map_err(|e| match e {
+                patch::PatchError::Invalid(message) => ApiError::bad_request(message),
+                patch::PatchError::Limit(limit) => ApiError::from(limit),
+            })?;
         }
         _ => return Err(ApiError::method_not_allowed(format!("{method} is not supported on statefulsets/scale"))),
     }
@@ -54,6 +57,9 @@ pub fn handle(cluster: &Cluster, method: &Method, ns: &str, name: &str, headers:
             "spec.replicas",
             format!("Invalid value: {replicas}: must be greater than or equal to 0"),
         )]));
+    }
+    if replicas > i64::from(cluster.config.limits.max_replicas) {
+        return Err(crate::limits::replicas_invalid("Scale", "autoscaling", name, replicas, &cluster.config.limits));
     }
     let expected = scale.pointer("/metadata/resourceVersion").and_then(Value::as_str).and_then(|v| v.parse::<u64>().ok());
     if dry_run {

@@ -51,6 +51,8 @@ pub fn reconcile_all(cluster: &Cluster, now: Timestamp) -> Option<Timestamp> {
     due.merge(kubelet::reconcile(&ctx));
     due.merge(endpoints::reconcile(&ctx));
     due.merge(gc::reconcile(&ctx));
+    let mut next_expiry = cluster.next_event_expiry.lock().unwrap_or_else(|p| p.into_inner());
+    due.merge(crate::events::expire(cluster, now, &mut next_expiry));
     due.0
 }
 

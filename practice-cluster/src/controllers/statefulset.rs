@@ -370,6 +370,13 @@ fn claim_pods(cluster: &Cluster, sts: &StatefulSet, uid: &str, deleting: bool, v
             if controller_of(&p.metadata).is_some() || p.metadata.uid != pod.metadata.uid {
                 return Ok(false);
             }
+            // Like Kubernetes' adoption recheck: this pass read the set before now, and an
+            // orphaning delete may have released this pod since (under the pod's lock,
+            // the set's current state decides).
+            let current = cluster.store.statefulsets.get(ns, name);
+            if !current.is_some_and(|s| s.metadata.uid == sts.metadata.uid && s.metadata.deletion_timestamp.is_none()) {
+                return Ok(false);
+            }
             p.metadata.owner_references.get_or_insert_with(Vec::new).push(controller_ref(
                 "apps/v1",
                 "StatefulSet",

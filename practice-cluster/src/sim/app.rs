@@ -120,6 +120,20 @@ impl Response {
     }
 }
 
+/// The count a visits file holds: 0 when it is missing or blank, an error when it holds
+/// something other than a number.
+fn parse_count(path: &str, contents: Option<&[u8]>) -> Result<u64, String> {
+    let text = String::from_utf8_lossy(contents.unwrap_or_default());
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return Ok(0);
+    }
+    trimmed.parse().map_err(|_| {
+        let shown: String = trimmed.chars().take(40).collect();
+        format!("visits file {path} is corrupt: expected a number, found {shown:?}\n")
+    })
+}
+
 /// Why the visits file could not be used.
 fn file_error(path: &str, e: FsError) -> String {
     format!("cannot use visits file {path}: {e}\n")
@@ -145,20 +159,24 @@ impl App {
     /// Reads the count; `Ok(0)` when the file does not exist.
     fn count(&self) -> Result<u64, String> {
         match self.mounts.read(&self.visits_file) {
-            Ok(bytes) => {
-                let text = String::from_utf8_lossy(&bytes);
-                let trimmed = text.trim();
-                if trimmed.is_empty() {
-                    return Ok(0);
-                }
-                trimmed.parse().map_err(|_| {
-                    let shown: String = trimmed.chars().take(40).collect();
-                    format!("visits file {} is corrupt: expected a number, found {shown:?}\n", self.visits_file)
-                })
-            }
+            Ok(bytes) => parse_count(&self.visits_file, Some(&bytes)),
             Err(FsError::NotFound) => Ok(0),
             Err(e) => Err(file_error(&self.visits_file, e)),
         }
+    }
+
+    /// Adds one to the count and returns the new count. The read and the write happen
+    /// under the volume's lock in one step, so concurrent visits never overwrite each
+    /// other's increments.
+    fn visit(&self) -> Result<u64, String> {
+        let counted = self.mounts.update(&self.visits_file, |current| match parse_count(&self.visits_file, current) {
+            Ok(n) => {
+                let n = n.saturating_add(1);
+                (Some(format!("{n}\n").into_bytes()), Ok(n))
+            }
+            Err(msg) => (None, Err(msg)),
+        });
+        counted.map_err(|e| file_error(&self.visits_file, e))?
     }
 
     /// Answers one request. `target` may carry a query string.
@@ -174,18 +192,12 @@ impl App {
         }
         match path {
             "/" if method == "HEAD" => Response::text(200, "", line(200)),
-            "/" => match self.count() {
-                Ok(n) => {
-                    let n = n.saturating_add(1);
-                    match self.mounts.write(&self.visits_file, format!("{n}\n")) {
-                        Ok(()) => Response::text(
-                            200,
-                            format!("Hello from {}! This is visit number {n}.\n", self.hostname),
-                            format!("{} visit={n}", line(200)),
-                        ),
-                        Err(e) => Response::text(500, file_error(&self.visits_file, e), line(500)),
-                    }
-                }
+            "/" => match self.visit() {
+                Ok(n) => Response::text(
+                    200,
+                    format!("Hello from {}! This is visit number {n}.\n", self.hostname),
+                    format!("{} visit={n}", line(200)),
+                ),
                 Err(msg) => Response::text(500, msg, line(500)),
             },
             "/visits" => match self.count() {
@@ -267,6 +279,24 @@ mod tests {
         let bad = app.serve("GET", "/");
         assert_eq!(bad.status, 500);
         assert!(bad.body.contains("corrupt"), "{}", bad.body);
+    }
+
+    #[test]
+    fn visits_from_many_threads_at_once_are_all_counted() {
+        let data = Fs::new();
+        let c = app_container();
+        let pod = pod_with(c.clone(), true);
+        let app = App::new(&pod, &c, MountTable::new(Fs::new()).with_mount("/data", data.clone(), false));
+        std::thread::scope(|s| {
+            for _ in 0..8 {
+                s.spawn(|| {
+                    for _ in 0..250 {
+                        assert_eq!(app.serve("GET", "/").status, 200);
+                    }
+                });
+            }
+        });
+        assert_eq!(app.serve("GET", "/visits").body, "2000\n");
     }
 
     #[test]

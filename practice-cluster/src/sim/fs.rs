@@ -478,6 +478,25 @@ impl Fs {
         self.lock().put_file(&path, data.to_vec(), true)
     }
 
+    /// Reads the file at `path` (`None` when it does not exist) and, if `f` returns new
+    /// contents, writes them, all under the filesystem's lock: no other writer can come
+    /// between the read and the write (a read-modify-write such as a counter).
+    pub fn update<T>(&self, path: &str, f: impl FnOnce(Option<&[u8]>) -> (Option<Vec<u8>>, T)) -> Result<T, FsError> {
+        let path = checked(path)?;
+        let mut tree = self.lock();
+        let current = match tree.lookup(&path) {
+            Ok(Node::Dir { .. }) => return Err(FsError::IsADirectory),
+            Ok(Node::File { data, .. }) => Some(data.as_slice()),
+            Err(FsError::NotFound) => None,
+            Err(e) => return Err(e),
+        };
+        let (contents, out) = f(current);
+        if let Some(contents) = contents {
+            tree.put_file(&path, contents, false)?;
+        }
+        Ok(out)
+    }
+
     /// Creates an empty file at `path`, or updates the modification time of an existing
     /// file or directory.
     pub fn touch(&self, path: &str) -> Result<(), FsError> {
@@ -861,6 +880,16 @@ impl MountTable {
         }
         let loc = self.writable(&path)?;
         loc.fs.write(&loc.path, data)
+    }
+
+    /// [`Fs::update`] on container path `path`: an atomic read-modify-write of one file.
+    pub fn update<T>(&self, path: &str, f: impl FnOnce(Option<&[u8]>) -> (Option<Vec<u8>>, T)) -> Result<T, FsError> {
+        let path = checked(path)?;
+        if self.is_dir(&path) {
+            return Err(FsError::IsADirectory);
+        }
+        let loc = self.writable(&path)?;
+        loc.fs.update(&loc.path, f)
     }
 
     /// Appends `data` to file `path`, creating it if missing.

@@ -27,7 +27,7 @@ impl Lab {
         let dir = std::env::temp_dir().join(format!("stslab-test-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&dir).expect("temp dir");
         let kubeconfig = dir.join("kubeconfig");
-        practice_cluster::kubeconfig::write(&kubeconfig, &running.url(), "default").expect("kubeconfig");
+        practice_cluster::kubeconfig::write_for(&kubeconfig, &running, "default").expect("kubeconfig");
         Lab { running, kubeconfig, dir }
     }
 
