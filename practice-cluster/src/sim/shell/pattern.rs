@@ -113,7 +113,7 @@ pub(super) fn glob_match(pattern: &str, text: &str, budget: &Budget) -> Result<b
     let mut steps = 0u64;
     while let Some(&c) = t.get(ti) {
         steps += 1;
-        if steps % 1024 == 0 {
+        if steps.is_multiple_of(1024) {
             budget.charge(1024)?;
         }
         let step = match p.get(pi) {
