@@ -106,6 +106,8 @@ pub(super) fn unescape_pattern(pattern: &str) -> String {
 /// Matches all of `text` against a shell pattern, iteratively (backtracking to the last
 /// `*` only), charging one step per character compared.
 pub(super) fn glob_match(pattern: &str, text: &str, budget: &Budget) -> Result<bool, Exhausted> {
+    // Reading both strings costs a step per character too.
+    budget.charge((pattern.len() + text.len()) as u64)?;
     let p: Vec<char> = pattern.chars().collect();
     let t: Vec<char> = text.chars().collect();
     let (mut pi, mut ti) = (0usize, 0usize);
