@@ -422,6 +422,7 @@ pub(crate) fn run_in(target: ExecTarget<'_>, argv: &[String], stdin: &[u8], held
         resolver: &resolver,
         http: &http,
         search: &search,
+        now: target.cluster.clock.now(),
     };
     shell::run_with_stdin(argv, stdin, &ctx)
 }

@@ -586,6 +586,19 @@ fn an_exec_probe_runs_in_the_container_and_sees_its_files() {
 }
 
 #[test]
+fn an_endless_exec_or_probe_stops_and_the_cluster_goes_on() {
+    let c = cluster();
+    let probe = json!({"livenessProbe": {"exec": {"command": ["sh", "-c", "while true; do :; done"]}, "initialDelaySeconds": 5, "periodSeconds": 5, "failureThreshold": 1}});
+    create_pod(&c, "x", json!({"containers": [container(probe)]}));
+    at(&c, 2.0);
+    let out = c.exec("default", "x", None, &argv(&["sh", "-c", "while true; do :; done"])).expect("exec");
+    assert_eq!((out.exit_code, out.stderr_text().as_str()), (1, "sh: stopped: this exec used its CPU budget (about 20000 commands)\n"));
+    at(&c, 6.5);
+    assert_eq!(messages(&c, "Unhealthy"), ["Liveness probe failed: sh: stopped: this exec used its CPU budget (about 20000 commands)"]);
+    assert_eq!(row(&c, "x").2, "1 (0s ago)");
+}
+
+#[test]
 fn a_failed_init_container_fails_a_pod_that_never_restarts() {
     let c = cluster();
     create_pod(&c, "job", json!({
