@@ -607,14 +607,17 @@ mod tests {
     }
 
     fn claim_events(c: &Cluster, name: &str) -> Vec<Event> {
-        c.store
+        let mut events: Vec<Event> = c.store
             .events
             .list(Some("default"))
             .0
             .into_iter()
             .filter(|e| e.involved_object.name.as_deref() == Some(name))
             .map(|e| (*e).clone())
-            .collect()
+            .collect();
+        // Event names are hashes, so the list is in no particular order: oldest first.
+        events.sort_by_key(|e| e.metadata.resource_version.as_ref().and_then(|rv| rv.parse::<u64>().ok()));
+        events
     }
 
     #[test]
