@@ -98,7 +98,7 @@ async fn the_old_spdy_upgrade_gets_a_clear_error() {
     s.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
     write!(
         s,
-        "POST /api/v1/namespaces/default/pods/web-0/portforward HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: portforward.k8s.io\r\nContent-Length: 0\r\n\r\n"
+        "POST /api/v1/namespaces/default/pods/web-0/portforward HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: portforward.k8s.io\r\nContent-Length: 0\r\n\r\n"
     )
     .expect("send");
     let mut response = Vec::new();

@@ -199,5 +199,5 @@ async fn listening_beyond_loopback_needs_the_flag_and_then_tls_and_a_token() {
     std::fs::write(&lab.kubeconfig, kubeconfig.replace(&token, "not-the-token")).expect("kubeconfig");
     let out = lab.kubectl(&["get", "pods"]);
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success() && err.contains("provide credentials"), "{err}");
+    assert!(!out.status.success() && err.contains("You must be logged in to the server"), "{err}");
 }
