@@ -242,7 +242,7 @@ impl Narrator {
         }
         if !r.told_ip && !new.ip.is_empty() {
             r.told_ip = true;
-            let fqdn = next.dns.records.iter().find(|d| d.pod.as_deref() == Some(name) && d.type_ == "A").map(|d| d.name.clone());
+            let fqdn = next.dns.records.iter().find(|d| d.pod.as_deref() == Some(name) && d.type_ == "A" && d.name.starts_with(&format!("{name}."))).map(|d| d.name.clone());
             let dns = fqdn.map(|f| format!(" Its DNS name {f} stays the same and will point to the new IP.")).unwrap_or_default();
             let text = if r.old_ip.is_empty() || r.old_ip == new.ip {
                 format!("{name} has IP {}.{dns}", new.ip)
