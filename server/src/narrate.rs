@@ -41,6 +41,10 @@ pub struct Narrator {
     recreations: HashMap<String, Recreation>,
     /// UIDs of the pods seen Ready, to tell "Ready" from "Ready again".
     been_ready: HashSet<String>,
+    /// Pods whose DNS record was withheld while the pod still showed Ready: the watches
+    /// deliver the EndpointSlice and the pod independently, and the effect is told
+    /// after its cause.
+    withheld_early: HashSet<String>,
 }
 
 /// Short UID for a sentence: its first 8 characters, as on the lanes.
@@ -103,7 +107,7 @@ impl Narrator {
         for new in &next.pods {
             self.recreation_story(prev, next, new, &k, &mut out);
         }
-        dns_story(prev, next, &k, &mut out);
+        dns_story(prev, next, &k, &mut self.withheld_early, &mut out);
         self.recreations.retain(|_, r| !r.done());
         let live: HashSet<&str> = next.pods.iter().map(|p| p.uid.as_str()).collect();
         self.been_ready.retain(|uid| live.contains(uid.as_str()));
@@ -134,7 +138,8 @@ impl Narrator {
         let readiness_failing = readiness(new).and_then(failing);
         if old.is_ready && !new.is_ready {
             let why = match readiness_failing {
-                Some((n, _)) => format!(": its readiness probe failed {n} times in a row"),
+                // Not Ready for readiness means the threshold was reached, whatever event arrived yet.
+                Some((_, threshold)) => format!(": its readiness probe failed {threshold} times in a row"),
                 None if new.containers.iter().any(|c| c.crash.is_some() || c.restart_count > 0 && !c.ready) => ": its container is not running".to_owned(),
                 None => String::new(),
             };
@@ -447,7 +452,7 @@ fn statefulset_story(prev: &Snapshot, next: &Snapshot, k: &Kubectl, out: &mut Ve
 }
 
 /// Endpoints and DNS: a pod's record published, withheld or gone.
-fn dns_story<'a>(prev: &Snapshot, next: &'a Snapshot, k: &Kubectl, out: &mut Vec<Say<'a>>) {
+fn dns_story<'a>(prev: &Snapshot, next: &'a Snapshot, k: &Kubectl, withheld_early: &mut HashSet<String>, out: &mut Vec<Say<'a>>) {
     let Some(service) = &next.dns.service else { return };
     fn pod_record<'s>(s: &'s Snapshot, pod: &str) -> Option<&'s DnsRecord> {
         s.dns.records.iter().find(|r| r.type_ == "A" && r.pod.as_deref() == Some(pod) && r.name.starts_with(&format!("{pod}.")))
@@ -456,9 +461,19 @@ fn dns_story<'a>(prev: &Snapshot, next: &'a Snapshot, k: &Kubectl, out: &mut Vec
     names.sort_unstable();
     names.dedup();
     for pod in names {
-        let before = pod_record(prev, pod).map(|r| r.published);
+        let mut before = pod_record(prev, pod).map(|r| r.published);
         let after = pod_record(next, pod);
         let view = next.pods.iter().find(|p| p.name == pod);
+        if after.is_some_and(|r| !r.published) && view.is_some_and(|p| p.is_ready && p.grace_period_seconds.is_none()) {
+            // Withheld before the pod's own status says it is not Ready: told once it does.
+            if before == Some(true) {
+                withheld_early.insert(pod.to_owned());
+            }
+            continue;
+        }
+        if withheld_early.remove(pod) {
+            before = Some(true);
+        }
         let from = next.pods.iter().find(|p| p.name != pod && p.is_ready).map_or(pod, |p| p.name.as_str());
         let slices = k.cmd(&format!("get endpointslices -l kubernetes.io/service-name={service}"));
         let shutting_down = view.is_none_or(|p| p.grace_period_seconds.is_some());

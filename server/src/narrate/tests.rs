@@ -175,6 +175,23 @@ fn a_readiness_failure_withdraws_the_dns_record_and_healing_brings_it_back() {
 }
 
 #[test]
+fn a_record_withheld_before_the_pod_shows_not_ready_is_told_after_it() {
+    let web1 = pod(1, "uid-web-1", "10.244.0.6", 0);
+    let web0 = pod(0, "uid-web-0", "10.244.0.5", 3);
+    let s = |p0: PodView, published: bool| {
+        snap(sts(2, "OrderedReady"), vec![p0, web1.clone()], vec![], dns(&[("web-0", "10.244.0.5", published), ("web-1", "10.244.0.6", true)]))
+    };
+    // The EndpointSlice watch delivers first; the pod's Ready=False and last event later.
+    let told = tell(&[s(web0.clone(), true), s(web0.clone(), false), s(with_probe(not_ready(web0.clone()), "readiness", failing(2)), false)]);
+    assert_eq!(texts(&told), [
+        "web-0's readiness probe failed (2/3): HTTP probe failed with statuscode: 500. At 3 in a row the pod stops being Ready.",
+        "web-0 is no longer Ready (READY 0/1): its readiness probe failed 3 times in a row.",
+        "web-0 was taken out of Service web's endpoints because it is not Ready.",
+        "DNS withdrew web-0.web.default.svc.cluster.local: looking it up now answers NXDOMAIN, and web no longer lists web-0's IP.",
+    ]);
+}
+
+#[test]
 fn a_liveness_failure_restarts_the_container_and_a_crash_is_told_as_a_crash() {
     let base = pod(0, "uid-web-0", "10.244.0.5", 3);
     let liveness = |state: ProbeState| with_probe(base.clone(), "liveness", state);
