@@ -374,15 +374,13 @@ fn restart_story<'a>(old: &PodView, new: &'a PodView, k: &Kubectl, out: &mut Vec
     for c in &new.containers {
         let Some(before) = old.containers.iter().find(|o| o.name == c.name) else { continue };
         let crashed_now = c.crash.as_ref().is_some_and(|x| !x.previous) && before.crash.as_ref().is_none_or(|x| x.previous || x.finished_at != c.crash.as_ref().map_or(0, |n| n.finished_at));
-        if crashed_now {
-            if let Some(x) = &c.crash {
-                out.push(Say {
-                    pod: Some(new),
-                    kind: NarrationKind::Failure,
-                    text: format!("{name}'s app exited with code {} ({}): a crash, not a probe. The kubelet will start it again.", x.exit_code, x.reason),
-                    kubectl: k.cmd(&format!("logs {name} --previous")),
-                });
-            }
+        if crashed_now && let Some(x) = &c.crash {
+            out.push(Say {
+                pod: Some(new),
+                kind: NarrationKind::Failure,
+                text: format!("{name}'s app exited with code {} ({}): a crash, not a probe. The kubelet will start it again.", x.exit_code, x.reason),
+                kubectl: k.cmd(&format!("logs {name} --previous")),
+            });
         }
         if c.restart_count > before.restart_count {
             let liveness = before.probes.iter().any(|p| p.kind == "liveness" && matches!(p.state, ProbeState::Failing { .. }));

@@ -102,7 +102,7 @@ fn texts(told: &[(String, String)]) -> Vec<&str> {
 fn a_deleted_pod_comes_back_with_its_name_claim_and_count_and_a_new_ip() {
     let web0 = pod(0, "uid-web-0", "10.244.0.5", 3);
     let old1 = pod(1, "aaaaaaaa-old", "10.244.0.6", 5);
-    let claims = vec![claim(0, "c0c0c0c0-0000", true), claim(1, "c1c1c1c1-1111", true)];
+    let claims = [claim(0, "c0c0c0c0-0000", true), claim(1, "c1c1c1c1-1111", true)];
     let mut terminating = old1.clone();
     terminating.status = "Terminating".into();
     terminating.grace_period_seconds = Some(30);
