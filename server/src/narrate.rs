@@ -45,6 +45,8 @@ pub struct Narrator {
     /// deliver the EndpointSlice and the pod independently, and the effect is told
     /// after its cause.
     withheld_early: HashSet<String>,
+    /// The page before the StatefulSet went away, while it is away.
+    before_gap: Option<Box<Snapshot>>,
 }
 
 /// Short UID for a sentence: its first 8 characters, as on the lanes.
@@ -83,6 +85,21 @@ impl Narrator {
 
     /// Narrates what changed from `prev` to `next`, observed at `now` (Unix seconds).
     pub fn observe(&mut self, prev: &Snapshot, next: &Snapshot, now: i64) {
+        match (&prev.statefulset, &next.statefulset) {
+            (Some(_), Some(_)) => self.tell(prev, next, now),
+            // The policy switch deletes the StatefulSet and creates it again: the story
+            // compares the page before the gap with the page after it.
+            (Some(_), None) => self.before_gap = Some(Box::new(prev.clone())),
+            (None, Some(_)) => {
+                if let Some(before) = self.before_gap.take() {
+                    self.tell(&before, next, now);
+                }
+            }
+            (None, None) => {}
+        }
+    }
+
+    fn tell(&mut self, prev: &Snapshot, next: &Snapshot, now: i64) {
         let (Some(old_sts), Some(sts)) = (&prev.statefulset, &next.statefulset) else { return };
         if old_sts.name != sts.name {
             self.recreations.clear();

@@ -248,3 +248,19 @@ fn the_timeline_is_capped_and_newest_first() {
     assert_eq!(n.timeline().len(), app::model::TIMELINE_CAP);
     assert!(n.timeline().windows(2).all(|w| w[0].id > w[1].id && w[0].at >= w[1].at));
 }
+
+#[test]
+fn a_policy_switch_is_told_across_the_moment_the_statefulset_is_gone() {
+    let pods = vec![pod(0, "u0", "10.244.0.5", 1), pod(1, "u1", "10.244.0.6", 2)];
+    let before = snap(sts(2, "OrderedReady"), pods.clone(), vec![], DnsView::default());
+    let gone = Snapshot { namespace: "default".into(), ..Default::default() };
+    let mut after = snap(sts(2, "Parallel"), pods, vec![], DnsView::default());
+    if let Some(s) = after.statefulset.as_mut() {
+        s.uid = "sts-uid-2".into();
+    }
+    let told = tell(&[before, gone, after]);
+    assert_eq!(texts(&told), [
+        "web was deleted with --cascade=orphan and created again, switching podManagementPolicy from OrderedReady to Parallel. Its pods were adopted, not restarted: the policy only matters for scaling.",
+    ]);
+    assert_eq!(told[0].1, "kubectl get statefulset web -o jsonpath={.spec.podManagementPolicy}");
+}
