@@ -58,3 +58,18 @@ pub async fn set_policy(statefulset: String, policy: String) -> Result<ActionRep
 pub async fn scale(statefulset: String, replicas: String) -> Result<ActionReport, ActionError> {
     backend()?.scale(statefulset, replicas).await
 }
+
+/// Visits a pod: one `GET /` through the API server's pod proxy, so its count rises.
+#[allow(missing_docs)] // the generated argument structs
+#[server(prefix = "/api/fn", endpoint = "visit")]
+pub async fn visit(statefulset: String, pod: String) -> Result<ActionReport, ActionError> {
+    backend()?.visit(statefulset, pod).await
+}
+
+/// Breaks or heals a pod on the practice cluster: `fault` is `readiness`, `liveness`
+/// or `app`, `action` is `break` or `heal`. On a real cluster it is refused.
+#[allow(missing_docs)] // the generated argument structs
+#[server(prefix = "/api/fn", endpoint = "fault")]
+pub async fn fault(statefulset: String, pod: String, fault: String, action: String) -> Result<ActionReport, ActionError> {
+    backend()?.fault(statefulset, pod, fault, action).await
+}

@@ -27,6 +27,12 @@ pub trait Backend: Send + Sync + 'static {
     fn set_policy(&self, statefulset: String, policy: String) -> ActionResult;
     /// Sets `spec.replicas` (the text as sent: the backend validates it).
     fn scale(&self, statefulset: String, replicas: String) -> ActionResult;
+    /// Sends one `GET /` to pod `pod` of `statefulset` through the API server's pod
+    /// proxy and reports its new count.
+    fn visit(&self, statefulset: String, pod: String) -> ActionResult;
+    /// Sets (`action` = `break`) or removes (`heal`) the practice cluster's fault
+    /// annotation `fault` (`readiness`, `liveness`, `app`) on pod `pod`.
+    fn fault(&self, statefulset: String, pod: String, fault: String, action: String) -> ActionResult;
 }
 
 /// How the backend is shared through Leptos context.

@@ -31,6 +31,81 @@ pub struct Snapshot {
     pub read_only: bool,
     /// The cluster described in words, e.g. "practice cluster at http://127.0.0.1:6443".
     pub cluster: String,
+    /// Whether the dashboard is connected to the practice cluster: only there do the
+    /// break/heal faults exist.
+    pub practice: bool,
+    /// What just happened, in sentences, newest first, at most [`TIMELINE_CAP`] entries.
+    pub timeline: Vec<Narration>,
+    /// The last two scale-ups or re-creations, oldest first: per ordinal, created → Ready.
+    pub ordering: Vec<OrderingChart>,
+}
+
+/// How many narrations the timeline keeps.
+pub const TIMELINE_CAP: usize = 50;
+
+/// One sentence of the narrated timeline.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Narration {
+    /// Increases with every narration of this StatefulSet's feed; the row key.
+    pub id: u64,
+    /// When it happened (Unix seconds).
+    pub at: i64,
+    /// What happened, in a plain sentence that links cause to effect.
+    pub text: String,
+    /// The kubectl command that shows it, e.g. `kubectl get pod web-0 -o wide`.
+    pub kubectl: String,
+    /// The pod it is about, if one.
+    pub pod: Option<String>,
+    /// That pod's ordinal, if one.
+    pub ordinal: Option<i32>,
+    /// What kind of news it is, for styling.
+    pub kind: NarrationKind,
+}
+
+/// What kind of news a [`Narration`] is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum NarrationKind {
+    /// A step of something under way: deleted, Terminating, created, waiting.
+    #[default]
+    Progress,
+    /// Something reached a good state: Ready, back in the endpoints, same claim.
+    Good,
+    /// Something stopped working: a probe failing, not Ready, a DNS record withdrawn.
+    Warning,
+    /// Something broke: a crash, a restart, back-off.
+    Failure,
+    /// A fact to notice that is neither good nor bad: an IP changed, a count kept.
+    Note,
+}
+
+/// One scale-up or re-creation, per ordinal from created to Ready.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderingChart {
+    /// `spec.podManagementPolicy` at the time: `OrderedReady` or `Parallel`.
+    pub policy: String,
+    /// What started it, e.g. `scale 2 → 5` or `re-created 0–2`.
+    pub cause: String,
+    /// When it started (Unix seconds): the chart's left edge.
+    pub started_at: i64,
+    /// One bar per pod created, in ordinal order.
+    pub bars: Vec<OrderingBar>,
+}
+
+/// One ordinal's bar in an [`OrderingChart`].
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderingBar {
+    /// The pod's name.
+    pub pod: String,
+    /// Its ordinal.
+    pub ordinal: i32,
+    /// When it was created (Unix seconds).
+    pub created_at: i64,
+    /// When it became Ready (Unix seconds; 0 while it is not yet).
+    pub ready_at: i64,
 }
 
 /// The connection indicator.
@@ -109,6 +184,10 @@ pub struct PodView {
     pub last_restart_at: i64,
     /// When the pod was created (Unix seconds; 0 if unknown): the page shows AGE from it.
     pub created_at: i64,
+    /// When it last became Ready (Unix seconds; 0 while it is not Ready).
+    pub ready_at: i64,
+    /// While Terminating: the grace period it was given to stop, in seconds.
+    pub grace_period_seconds: Option<i64>,
     /// `status.podIP`, or empty.
     pub ip: String,
     /// `spec.nodeName`, or empty.
@@ -121,6 +200,9 @@ pub struct PodView {
     pub events: Vec<EventView>,
     /// Visit counter as last read from the pod.
     pub visits: Visits,
+    /// The practice cluster's faults switched on for this pod by `stslab.dev/*`
+    /// annotations: `readiness`, `liveness`, `app` (see the `fault` action).
+    pub faults: Vec<String>,
 }
 
 /// A container's state and probes.
@@ -145,6 +227,25 @@ pub struct ContainerView {
     pub last_termination_at: i64,
     /// Liveness, readiness and startup probes as configured.
     pub probes: Vec<ProbeView>,
+    /// The app exited by itself (not killed for a failed liveness probe): now, or as
+    /// the instance before the running one.
+    pub crash: Option<Crash>,
+}
+
+/// A container that exited by itself.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Crash {
+    /// The kubelet's reason, e.g. `Error`, `OOMKilled`, `Completed`.
+    pub reason: String,
+    /// The exit code, e.g. `1`.
+    pub exit_code: i32,
+    /// When it exited (Unix seconds; 0 if unknown).
+    pub finished_at: i64,
+    /// Whether the kubelet is holding off the next start (`CrashLoopBackOff`).
+    pub back_off: bool,
+    /// Whether this is the instance before the one now running (the app came back).
+    pub previous: bool,
 }
 
 /// One configured probe.
@@ -165,9 +266,40 @@ pub struct ProbeView {
     pub success_threshold: i32,
     /// `failureThreshold`.
     pub failure_threshold: i32,
-    /// The current result as the kubelet reports it: for readiness the container's
-    /// `ready`, for startup its `started`, for liveness whether it is running.
+    /// What the kubelet last reported for this probe.
+    pub state: ProbeState,
+    /// The same as `state == Passing`; kept only until the probes panel reads `state`.
     pub passing: bool,
+}
+
+/// What the kubelet last reported for one probe: never guessed from the container
+/// being down.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "camelCase")]
+pub enum ProbeState {
+    /// The probe has not run on this container instance yet (initial delay, or the
+    /// startup probe has not succeeded yet).
+    #[default]
+    NotYetRun,
+    /// The last result was a success.
+    Passing,
+    /// Consecutive failures as the kubelet reported them (`Unhealthy` events).
+    #[serde(rename_all = "camelCase")]
+    Failing {
+        /// Consecutive failures seen, capped at the threshold.
+        failures: i32,
+        /// `failureThreshold`: at this many the kubelet acts.
+        threshold: i32,
+        /// The kubelet's message, e.g. `HTTP probe failed with statuscode: 500`.
+        message: String,
+    },
+    /// The probe does not run because the container does not: the reason in words,
+    /// e.g. `the app exited with code 1; waiting to restart it (CrashLoopBackOff)`.
+    #[serde(rename_all = "camelCase")]
+    NotRunning {
+        /// Why, in words a student understands.
+        reason: String,
+    },
 }
 
 /// An event about a pod, aggregated as `kubectl describe` shows it.
@@ -332,6 +464,22 @@ pub enum Change {
         /// New state.
         dns: DnsView,
     },
+    /// Narrations added since the last revision, newest first: put them before the
+    /// timeline and keep [`TIMELINE_CAP`].
+    Narrated {
+        /// The new entries.
+        entries: Vec<Narration>,
+    },
+    /// The ordering charts.
+    Ordering {
+        /// All of them (at most two), oldest first.
+        charts: Vec<OrderingChart>,
+    },
+    /// Whether the practice cluster's faults exist.
+    Practice {
+        /// New value.
+        practice: bool,
+    },
 }
 
 impl Snapshot {
@@ -355,6 +503,17 @@ impl Snapshot {
         });
         if self.dns != next.dns {
             out.push(Change::Dns { dns: next.dns.clone() });
+        }
+        let newest = self.timeline.first().map(|n| n.id);
+        let entries: Vec<Narration> = next.timeline.iter().take_while(|n| Some(n.id) > newest).cloned().collect();
+        if !entries.is_empty() {
+            out.push(Change::Narrated { entries });
+        }
+        if self.ordering != next.ordering {
+            out.push(Change::Ordering { charts: next.ordering.clone() });
+        }
+        if self.practice != next.practice {
+            out.push(Change::Practice { practice: next.practice });
         }
         out
     }
@@ -391,6 +550,15 @@ impl Snapshot {
             Change::Claim { claim } => upsert(&mut self.claims, claim, |c| (c.ordinal, c.name.clone())),
             Change::ClaimRemoved { name } => self.claims.retain(|c| c.name != name),
             Change::Dns { dns } => self.dns = dns,
+            Change::Narrated { mut entries } => {
+                let newest = self.timeline.first().map(|n| n.id);
+                entries.retain(|n| Some(n.id) > newest);
+                entries.append(&mut self.timeline);
+                entries.truncate(TIMELINE_CAP);
+                self.timeline = entries;
+            }
+            Change::Ordering { charts } => self.ordering = charts,
+            Change::Practice { practice } => self.practice = practice,
         }
     }
 }
@@ -493,6 +661,42 @@ mod tests {
         assert!(replayed.apply(Delta::Changes { revision: 2, changes }));
         next.revision = 2;
         assert_eq!(replayed, next);
+    }
+
+    fn narration(id: u64) -> Narration {
+        Narration { id, at: id as i64, text: format!("event {id}"), ..Default::default() }
+    }
+
+    #[test]
+    fn narrations_travel_as_new_entries_and_the_timeline_stays_capped() {
+        let old = Snapshot { timeline: (1..=TIMELINE_CAP as u64).rev().map(narration).collect(), ..Default::default() };
+        let mut next = old.clone();
+        next.timeline.insert(0, narration(TIMELINE_CAP as u64 + 1));
+        next.timeline.insert(0, narration(TIMELINE_CAP as u64 + 2));
+        next.timeline.truncate(TIMELINE_CAP);
+        next.practice = true;
+        let changes = old.diff(&next);
+        let Some(Change::Narrated { entries }) = changes.first() else { panic!("{changes:?}") };
+        assert_eq!(entries.iter().map(|n| n.id).collect::<Vec<_>>(), [52, 51]);
+        let mut replayed = old.clone();
+        assert!(replayed.apply(Delta::Changes { revision: 1, changes: changes.clone() }));
+        next.revision = 1;
+        assert_eq!(replayed, next);
+        // The same delta applied twice (e.g. after a lagged stream) adds nothing.
+        for change in changes {
+            replayed.apply_change(change);
+        }
+        assert_eq!(replayed.timeline, next.timeline);
+    }
+
+    #[test]
+    fn probe_state_json_says_what_the_kubelet_reported() {
+        let failing = ProbeState::Failing { failures: 2, threshold: 3, message: "HTTP probe failed with statuscode: 500".into() };
+        assert_eq!(
+            serde_json::to_value(failing).expect("json"),
+            serde_json::json!({"state": "failing", "failures": 2, "threshold": 3, "message": "HTTP probe failed with statuscode: 500"})
+        );
+        assert_eq!(serde_json::to_value(ProbeState::NotYetRun).expect("json"), serde_json::json!({"state": "notYetRun"}));
     }
 
     #[test]

@@ -1,6 +1,7 @@
-//! The dashboard's [`Backend`]: snapshots from the reflector stores, and the three
-//! buttons (delete pod, switch ordering policy, scale), each limited to the
-//! StatefulSet on screen and reported with its kubectl equivalent.
+//! The dashboard's [`Backend`]: snapshots from the reflector stores, and the buttons
+//! (delete pod, switch ordering policy, scale, visit, and on the practice cluster
+//! break/heal), each limited to the StatefulSet on screen and reported with its
+//! kubectl equivalent.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -17,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::mapping::{self, Context, belongs_to};
 use crate::validate;
-use crate::visits::Counts;
+use crate::visits::{self, Counts, Reader};
 use crate::watch::{Health, Stores};
 
 /// How long the policy toggle waits for the old StatefulSet to be gone.
@@ -41,6 +42,17 @@ pub enum Error {
         /// The StatefulSet on screen.
         statefulset: String,
     },
+    /// The pod cannot be visited now.
+    #[error("{pod} cannot be visited now: {why}")]
+    NotRunning {
+        /// The pod asked for.
+        pod: String,
+        /// Why, in words.
+        why: String,
+    },
+    /// Break/heal asked of a cluster whose apps do not read the practice annotations.
+    #[error("break and heal exist only on the practice cluster: on this cluster the app does not read the stslab.dev annotations")]
+    NotPractice,
     /// Another switch or scale is running.
     #[error("another change to {0} is still in progress; try again when it has finished")]
     Busy(String),
@@ -113,7 +125,8 @@ impl From<Error> for ActionError {
         match e {
             Error::Refused(a) => a,
             Error::NoStatefulSet(..) => ActionError::NotFound(words),
-            Error::NotOurs { .. } => ActionError::Forbidden(words),
+            Error::NotOurs { .. } | Error::NotPractice => ActionError::Forbidden(words),
+            Error::NotRunning { .. } => ActionError::Conflict(words),
             Error::Busy(_) | Error::AlreadyThat(..) => ActionError::Conflict(words),
             Error::Cluster(ref k) => cluster_error(k, format!("the cluster refused: {words}")),
             Error::RolledBack { ref cause, .. } => cluster_error(cause, words),
@@ -153,6 +166,8 @@ pub struct Dashboard {
     pub default_statefulset: Option<String>,
     /// Where the toggle saves specs.
     pub state_dir: PathBuf,
+    /// Reads a pod's count at once after a visit (the poller reads it later otherwise).
+    reader: Option<Reader>,
     changing: Arc<tokio::sync::Mutex<()>>,
 }
 
@@ -196,7 +211,13 @@ fn write_durably(path: &Path, data: &[u8]) -> std::io::Result<()> {
 impl Dashboard {
     /// A backend over the given stores.
     pub fn new(client: Client, stores: Stores, counts: Arc<Counts>, health: Health, ctx: Context, default_statefulset: Option<String>, state_dir: PathBuf) -> Self {
-        Dashboard { client, stores, counts, health, ctx, default_statefulset, state_dir, changing: Arc::new(tokio::sync::Mutex::new(())) }
+        Dashboard { client, stores, counts, health, ctx, default_statefulset, state_dir, reader: None, changing: Arc::new(tokio::sync::Mutex::new(())) }
+    }
+
+    /// Reads a visited pod's count with `reader` straight after the visit.
+    pub fn reading_visits_with(mut self, reader: Reader) -> Self {
+        self.reader = Some(reader);
+        self
     }
 
     fn statefulsets(&self) -> Api<StatefulSet> {
@@ -229,9 +250,8 @@ impl Dashboard {
             .ok_or_else(|| Error::NoStatefulSet(name.to_owned(), self.ctx.namespace.clone()))
     }
 
-    /// Deletes one pod of `statefulset`.
-    pub async fn delete_pod(&self, statefulset: &str, pod: &str) -> Result<ActionReport, Error> {
-        self.check_writable()?;
+    /// Pod `pod` of StatefulSet `statefulset`, both names validated; any other pod is refused.
+    fn our_pod(&self, statefulset: &str, pod: &str) -> Result<(Arc<StatefulSet>, Arc<Pod>), Error> {
         validate::object_name("StatefulSet", statefulset)?;
         validate::object_name("pod", pod)?;
         let sts = self.on_screen(statefulset)?;
@@ -246,6 +266,13 @@ impl Dashboard {
         if !belongs_to(&target, &sts) {
             return Err(not_ours());
         }
+        Ok((sts, target))
+    }
+
+    /// Deletes one pod of `statefulset`.
+    pub async fn delete_pod(&self, statefulset: &str, pod: &str) -> Result<ActionReport, Error> {
+        self.check_writable()?;
+        let (sts, target) = self.our_pod(statefulset, pod)?;
         // Preconditions make sure we delete the pod that was on screen, not a newer one.
         let params = DeleteParams { preconditions: target.metadata.uid.clone().map(|uid| kube::api::Preconditions { uid: Some(uid), resource_version: None }), ..Default::default() };
         Api::<Pod>::namespaced(self.client.clone(), &self.ctx.namespace).delete(pod, &params).await?;
@@ -259,6 +286,65 @@ impl Dashboard {
         Ok(ActionReport {
             message: format!("Deleted pod {pod}. It is Terminating; the StatefulSet controller creates {pod} again with the same name{claims}."),
             kubectl: vec![format!("kubectl delete pod {pod} -n {}", self.ctx.namespace)],
+        })
+    }
+
+    /// Sends one `GET /` to `pod` through the API server's pod proxy, as a visitor would,
+    /// then reads its count at once so the page shows the rise.
+    pub async fn visit(&self, statefulset: &str, pod: &str) -> Result<ActionReport, Error> {
+        self.check_writable()?;
+        let (_, target) = self.our_pod(statefulset, pod)?;
+        if let Some(why) = mapping::pods::not_running(&target) {
+            return Err(Error::NotRunning { pod: pod.to_owned(), why });
+        }
+        let ns = &self.ctx.namespace;
+        let path = format!("/api/v1/namespaces/{ns}/pods/{pod}:{}/proxy/", visits::app_port(&target));
+        let request = axum::http::Request::get(&path).body(Vec::new()).map_err(|e| Error::Refused(ActionError::Internal(e.to_string())))?;
+        let answer = self.client.request_text(request).await?;
+        let mut kubectl = vec![format!("kubectl get --raw {path}")];
+        let count = match &self.reader {
+            Some(reader) => {
+                let read = reader.read(&target).await;
+                if self.counts.record(pod, target.metadata.uid.as_deref().unwrap_or_default(), read.clone()) {
+                    self.health.bump();
+                }
+                kubectl.push(reader.kubectl(pod));
+                match read {
+                    Ok(n) => format!(" Its count is now {n}."),
+                    Err(e) => format!(" Its count could not be read: {e}."),
+                }
+            }
+            None => String::new(),
+        };
+        Ok(ActionReport { message: format!("Visited {pod}, which answered {:?}.{count}", visits::quote(&answer)), kubectl })
+    }
+
+    /// Switches the practice cluster's fault `fault` on (`action` = `break`) or off
+    /// (`heal`) for `pod`, through its annotation.
+    pub async fn fault(&self, statefulset: &str, pod: &str, fault: &str, action: &str) -> Result<ActionReport, Error> {
+        self.check_writable()?;
+        let (name, annotation) = validate::fault(fault)?;
+        let broken = validate::fault_action(action)?;
+        self.our_pod(statefulset, pod)?;
+        if !self.ctx.practice {
+            return Err(Error::NotPractice);
+        }
+        let value = if broken { serde_json::Value::from("true") } else { serde_json::Value::Null };
+        let patch = serde_json::json!({"metadata": {"annotations": {annotation: value}}});
+        Api::<Pod>::namespaced(self.client.clone(), &self.ctx.namespace).patch(pod, &PatchParams::default(), &Patch::Merge(&patch)).await?;
+        let effect = match (name, broken) {
+            ("readiness", true) => "its readiness probe now fails: after failureThreshold failures in a row it is not Ready, leaves the Service's endpoints, and its DNS record is withdrawn.",
+            ("readiness", false) => "its readiness probe passes again: it becomes Ready, returns to the endpoints, and DNS answers its name again.",
+            ("liveness", true) => "its liveness probe now fails: after failureThreshold failures the kubelet restarts its container, again and again with growing back-off.",
+            ("liveness", false) => "its liveness probe passes again, so the restarts stop.",
+            (_, true) => "its app now exits with code 1 after starting, so the pod goes into CrashLoopBackOff.",
+            (_, false) => "its app keeps running from its next start.",
+        };
+        let verb = if broken { "Broke" } else { "Healed" };
+        let kubectl = if broken { format!("{annotation}=true") } else { format!("{annotation}-") };
+        Ok(ActionReport {
+            message: format!("{verb} the {name} of {pod}: {effect}"),
+            kubectl: vec![format!("kubectl annotate pod {pod} -n {} --overwrite {kubectl}", self.ctx.namespace)],
         })
     }
 
@@ -461,5 +547,15 @@ impl Backend for Handle {
     fn scale(&self, statefulset: String, replicas: String) -> ActionResult {
         let this = self.0.clone();
         Box::pin(async move { this.scale(&statefulset, &replicas).await.map_err(ActionError::from) })
+    }
+
+    fn visit(&self, statefulset: String, pod: String) -> ActionResult {
+        let this = self.0.clone();
+        Box::pin(async move { this.visit(&statefulset, &pod).await.map_err(ActionError::from) })
+    }
+
+    fn fault(&self, statefulset: String, pod: String, fault: String, action: String) -> ActionResult {
+        let this = self.0.clone();
+        Box::pin(async move { this.fault(&statefulset, &pod, &fault, &action).await.map_err(ActionError::from) })
     }
 }

@@ -73,9 +73,9 @@ async fn run() -> anyhow::Result<()> {
     let stores = watch::start_all(&connected.client, &connected.namespace, &health);
     let counts = Arc::new(Counts::default());
     let reader = Reader { client: connected.client.clone(), namespace: connected.namespace.clone(), via: cli.visits_via, file: cli.visits_file.clone() };
-    visits::spawn(reader, stores.clone(), counts.clone(), health.clone(), Duration::from_secs_f64(cli.visits_every.max(0.2)));
-    let ctx = Context { namespace: connected.namespace.clone(), domain: cli.cluster_domain.clone(), read_only: cli.read_only, cluster: connected.description.clone() };
-    let dashboard = Arc::new(Dashboard::new(connected.client.clone(), stores.clone(), counts, health.clone(), ctx, cli.statefulset.clone(), cli.state_dir()));
+    visits::spawn(reader.clone(), stores.clone(), counts.clone(), health.clone(), Duration::from_secs_f64(cli.visits_every.max(0.2)));
+    let ctx = Context { namespace: connected.namespace.clone(), domain: cli.cluster_domain.clone(), read_only: cli.read_only, cluster: connected.description.clone(), practice: connected.practice.is_some() };
+    let dashboard = Arc::new(Dashboard::new(connected.client.clone(), stores.clone(), counts, health.clone(), ctx, cli.statefulset.clone(), cli.state_dir()).reading_visits_with(reader));
     if tokio::time::timeout(Duration::from_secs(15), stores.ready()).await.is_err() {
         tracing::warn!("the cluster has not answered every list yet; the page shows what arrives");
     }

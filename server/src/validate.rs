@@ -54,6 +54,24 @@ pub fn replicas(value: &str) -> Result<i32, ActionError> {
     i32::try_from(n).ok().filter(|n| (0..=MAX_REPLICAS).contains(n)).ok_or_else(out_of_range)
 }
 
+/// Checks a fault name (`readiness`, `liveness`, `app`); returns it with its annotation.
+pub fn fault(value: &str) -> Result<(&'static str, &'static str), ActionError> {
+    crate::mapping::pods::FAULTS
+        .iter()
+        .find(|(name, _)| *name == value)
+        .copied()
+        .ok_or_else(|| ActionError::Invalid(format!("fault must be readiness, liveness or app, not {}", quoted(value))))
+}
+
+/// Checks a fault action: `break` (true) or `heal` (false).
+pub fn fault_action(value: &str) -> Result<bool, ActionError> {
+    match value {
+        "break" => Ok(true),
+        "heal" => Ok(false),
+        _ => Err(ActionError::Invalid(format!("action must be break or heal, not {}", quoted(value)))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -86,5 +104,16 @@ mod tests {
         for bad in ["-1", "21", "99999999999999999999", "2147483648", "1.5", "", "3; rm -rf /", "NaN"] {
             assert_eq!(replicas(bad).map_err(|e| e.status()), Err(400), "{bad}");
         }
+    }
+
+    #[test]
+    fn faults_and_their_actions_are_a_closed_list() {
+        assert_eq!(fault("readiness"), Ok(("readiness", "stslab.dev/fail-readiness")));
+        assert_eq!(fault("app"), Ok(("app", "stslab.dev/crash")));
+        for bad in ["", "Readiness", "startup", "stslab.dev/crash", "readiness\n"] {
+            assert_eq!(fault(bad).map_err(|e| e.status()), Err(400), "{bad}");
+        }
+        assert_eq!((fault_action("break"), fault_action("heal")), (Ok(true), Ok(false)));
+        assert!(fault_action("fix").is_err() && fault_action("").is_err());
     }
 }

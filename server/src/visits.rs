@@ -34,23 +34,24 @@ pub struct Reader {
     pub file: String,
 }
 
-/// The latest count of every pod, by pod name (a recreated pod continues its row).
+/// The latest count of every pod, by pod name, for the pod's current UID: a pod
+/// re-created under the same name starts unread, so its first reading is its own.
 #[derive(Default)]
 pub struct Counts {
-    by_pod: Mutex<HashMap<String, Visits>>,
+    by_pod: Mutex<HashMap<String, (String, Visits)>>,
     changes: std::sync::atomic::AtomicU64,
 }
 
 impl Counts {
-    /// A copy of every pod's count.
-    pub fn all(&self) -> HashMap<String, Visits> {
+    /// A copy of every pod's count with the UID of the pod it was read from.
+    pub fn all(&self) -> HashMap<String, (String, Visits)> {
         self.by_pod.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    /// Records a read; returns whether anything on screen changed.
-    pub fn record(&self, pod: &str, result: Result<u64, String>) -> bool {
+    /// Records a read of pod `pod` with UID `uid`; returns whether anything on screen changed.
+    pub fn record(&self, pod: &str, uid: &str, result: Result<u64, String>) -> bool {
         let mut map = self.by_pod.lock().unwrap_or_else(|p| p.into_inner());
-        let previous = map.get(pod).cloned().unwrap_or_default();
+        let previous = map.get(pod).filter(|(u, _)| u == uid).map(|(_, v)| v.clone()).unwrap_or_default();
         let next = match result {
             Ok(value) => match previous {
                 Visits::Count { value: old, changed_at } if old == value => Visits::Count { value, changed_at },
@@ -63,8 +64,8 @@ impl Counts {
             },
             Err(message) => Visits::Error { message },
         };
-        let changed = next != previous;
-        map.insert(pod.to_owned(), next);
+        let changed = map.get(pod) != Some(&(uid.to_owned(), next.clone()));
+        map.insert(pod.to_owned(), (uid.to_owned(), next));
         changed
     }
 
@@ -74,17 +75,25 @@ impl Counts {
     }
 }
 
-fn not_running(pod: &Pod) -> Option<String> {
-    let phase = pod.status.as_ref().and_then(|s| s.phase.clone()).unwrap_or_else(|| "Pending".into());
-    if pod.metadata.deletion_timestamp.is_some() {
-        return Some("pod is terminating".into());
-    }
-    let running = pod
-        .status
+/// The port the app serves on: the first container's first `containerPort`, else 8000
+/// (the lab app's default).
+pub fn app_port(pod: &Pod) -> i32 {
+    pod.spec
         .as_ref()
-        .and_then(|s| s.container_statuses.as_ref())
-        .is_some_and(|c| c.iter().any(|c| c.state.as_ref().is_some_and(|s| s.running.is_some())));
-    (!running).then(|| format!("pod is not running ({phase})"))
+        .and_then(|s| s.containers.first())
+        .and_then(|c| c.ports.as_ref())
+        .and_then(|p| p.first())
+        .map_or(8000, |p| p.container_port)
+}
+
+/// At most the first 200 characters of what a pod answered, trimmed, for a message.
+pub fn quote(answer: &str) -> String {
+    let answer = answer.trim();
+    let mut shown: String = answer.chars().take(200).collect();
+    if answer.chars().count() > 200 {
+        shown.push('…');
+    }
+    shown
 }
 
 fn parse_count(text: &str) -> Result<u64, String> {
@@ -95,7 +104,7 @@ fn parse_count(text: &str) -> Result<u64, String> {
 impl Reader {
     /// Reads one pod's count.
     pub async fn read(&self, pod: &Pod) -> Result<u64, String> {
-        if let Some(why) = not_running(pod) {
+        if let Some(why) = crate::mapping::pods::not_running(pod) {
             return Err(why);
         }
         let name = pod.metadata.name.clone().unwrap_or_default();
@@ -137,14 +146,16 @@ impl Reader {
         parse_count(&out)
     }
 
+    /// The kubectl command that reads `pod`'s count the way this reader does.
+    pub fn kubectl(&self, pod: &str) -> String {
+        match self.via {
+            VisitsVia::Exec => format!("kubectl exec {pod} -n {} -- cat {}", self.namespace, self.file),
+            VisitsVia::Proxy => format!("kubectl get --raw /api/v1/namespaces/{}/pods/{pod}:8000/proxy/visits", self.namespace),
+        }
+    }
+
     async fn read_proxy(&self, pod: &Pod, name: &str) -> Result<u64, String> {
-        let port = pod
-            .spec
-            .as_ref()
-            .and_then(|s| s.containers.first())
-            .and_then(|c| c.ports.as_ref())
-            .and_then(|p| p.first())
-            .map_or(8000, |p| p.container_port);
+        let port = app_port(pod);
         let url = format!("/api/v1/namespaces/{}/pods/{name}:{port}/proxy/visits", self.namespace);
         let request = axum::http::Request::get(url).body(Vec::new()).map_err(|e| e.to_string())?;
         let text = self.client.request_text(request).await.map_err(|e| format!("proxy failed: {e}"))?;
@@ -170,18 +181,21 @@ pub fn spawn(reader: Reader, stores: Stores, counts: Arc<Counts>, health: Health
                 .collect();
             let names: Vec<String> = pods.iter().filter_map(|p| p.metadata.name.clone()).collect();
             counts.retain(&names);
-            let results: Vec<(String, Result<u64, String>)> = futures::stream::iter(pods)
+            let results: Vec<(String, String, Result<u64, String>)> = futures::stream::iter(pods)
                 .map(|p| {
                     let reader = reader.clone();
-                    async move { Ok::<_, ()>((p.metadata.name.clone().unwrap_or_default(), reader.read(&p).await)) }
+                    async move {
+                        let (name, uid) = (p.metadata.name.clone().unwrap_or_default(), p.metadata.uid.clone().unwrap_or_default());
+                        Ok::<_, ()>((name, uid, reader.read(&p).await))
+                    }
                 })
                 .buffer_unordered(CONCURRENCY)
                 .try_collect()
                 .await
                 .unwrap_or_default();
             let mut changed = false;
-            for (pod, result) in results {
-                changed |= counts.record(&pod, result);
+            for (pod, uid, result) in results {
+                changed |= counts.record(&pod, &uid, result);
             }
             if changed {
                 health.bump();
@@ -197,18 +211,26 @@ mod tests {
     #[test]
     fn first_reading_is_not_highlighted_but_a_change_is() {
         let c = Counts::default();
-        assert!(c.record("web-0", Ok(3)));
-        assert_eq!(c.all()["web-0"], Visits::Count { value: 3, changed_at: 0 });
-        assert!(!c.record("web-0", Ok(3)), "same value: nothing to redraw");
-        assert!(c.record("web-0", Ok(4)));
-        assert!(matches!(c.all()["web-0"], Visits::Count { value: 4, changed_at } if changed_at > 0));
+        assert!(c.record("web-0", "u1", Ok(3)));
+        assert_eq!(c.all()["web-0"].1, Visits::Count { value: 3, changed_at: 0 });
+        assert!(!c.record("web-0", "u1", Ok(3)), "same value: nothing to redraw");
+        assert!(c.record("web-0", "u1", Ok(4)));
+        assert!(matches!(c.all()["web-0"].1, Visits::Count { value: 4, changed_at } if changed_at > 0));
+    }
+
+    #[test]
+    fn a_recreated_pod_starts_unread_so_its_first_reading_is_its_own() {
+        let c = Counts::default();
+        c.record("web-1", "old", Ok(7));
+        assert!(c.record("web-1", "new", Ok(7)), "the new pod's reading is news even with the same value");
+        assert_eq!(c.all()["web-1"], ("new".to_owned(), Visits::Count { value: 7, changed_at: 0 }));
     }
 
     #[test]
     fn errors_are_kept_as_words_not_zero() {
         let c = Counts::default();
-        c.record("web-2", Err("no visits file yet".into()));
-        assert_eq!(c.all()["web-2"], Visits::Error { message: "no visits file yet".into() });
+        c.record("web-2", "u2", Err("no visits file yet".into()));
+        assert_eq!(c.all()["web-2"].1, Visits::Error { message: "no visits file yet".into() });
         assert!(parse_count("12\n").is_ok_and(|n| n == 12));
         assert!(parse_count("twelve").is_err());
     }

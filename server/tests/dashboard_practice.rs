@@ -40,10 +40,10 @@ async fn lab(read_only: bool) -> Lab {
     stores.ready().await.expect("stores");
     let counts = Arc::new(Counts::default());
     let reader = Reader { client: client.clone(), namespace: "default".into(), via: server::config::VisitsVia::Exec, file: "visits".into() };
-    visits::spawn(reader, stores.clone(), counts.clone(), health.clone(), Duration::from_millis(200));
+    visits::spawn(reader.clone(), stores.clone(), counts.clone(), health.clone(), Duration::from_millis(200));
     let state_dir = std::env::temp_dir().join(format!("stslab-test-{}", uuid_like()));
-    let ctx = Context { namespace: "default".into(), domain: "cluster.local".into(), read_only, cluster: "practice".into() };
-    let dashboard = Arc::new(Dashboard::new(client, stores, counts, health, ctx, None, state_dir.clone()));
+    let ctx = Context { namespace: "default".into(), domain: "cluster.local".into(), read_only, cluster: "practice".into(), practice: true };
+    let dashboard = Arc::new(Dashboard::new(client, stores, counts, health, ctx, None, state_dir.clone()).reading_visits_with(reader));
     Lab { running, handle: Handle(dashboard.clone()), dashboard, state_dir }
 }
 

@@ -92,7 +92,7 @@ async fn hostile_inputs_get_a_4xx_and_change_nothing() {
     // What `web?/../../../x` would reach if names were used as paths.
     let sentinel = base.join("x.json");
     std::fs::write(&sentinel, "{}").expect("sentinel");
-    let ctx = Context { namespace: "default".into(), domain: "cluster.local".into(), read_only: false, cluster: "practice".into() };
+    let ctx = Context { namespace: "default".into(), domain: "cluster.local".into(), read_only: false, cluster: "practice".into(), practice: true };
     let dashboard = Arc::new(Dashboard::new(client.clone(), stores, Arc::new(Counts::default()), health.clone(), ctx, None, state_dir.clone()));
     let backend: SharedBackend = Arc::new(Handle(dashboard));
     let (_stop, shutdown) = tokio::sync::watch::channel(false);

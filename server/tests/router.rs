@@ -58,6 +58,20 @@ impl Backend for Handle {
             Err(ActionError::Unavailable("the cluster could not be reached".into()))
         })
     }
+    fn visit(&self, _s: String, pod: String) -> ActionResult {
+        let this = self.0.clone();
+        Box::pin(async move {
+            this.calls.lock().expect("lock").push(format!("visit {pod}"));
+            Ok(ActionReport { message: format!("Visited {pod}: its count is now 4."), kubectl: vec![] })
+        })
+    }
+    fn fault(&self, _s: String, pod: String, fault: String, action: String) -> ActionResult {
+        let this = self.0.clone();
+        Box::pin(async move {
+            this.calls.lock().expect("lock").push(format!("{action} {fault} of {pod}"));
+            Err(ActionError::Forbidden("break and heal exist only on the practice cluster".into()))
+        })
+    }
 }
 
 fn pod(name: &str, ordinal: i32, status: &str) -> PodView {
@@ -118,10 +132,12 @@ async fn send(app: &axum::Router, b: axum::http::request::Builder, body: &str) -
     (status, headers, String::from_utf8_lossy(&bytes).into_owned())
 }
 
-const ACTIONS: [(&str, &str); 3] = [
+const ACTIONS: [(&str, &str); 5] = [
     ("/api/fn/delete-pod", "statefulset=web&pod=web-0"),
     ("/api/fn/scale", "statefulset=web&replicas=0"),
     ("/api/fn/set-policy", "statefulset=web&policy=Parallel"),
+    ("/api/fn/visit", "statefulset=web&pod=web-0"),
+    ("/api/fn/fault", "statefulset=web&pod=web-0&fault=readiness&action=break"),
 ];
 
 #[tokio::test]

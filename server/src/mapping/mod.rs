@@ -3,6 +3,7 @@
 
 pub mod dns;
 pub mod pods;
+pub mod probes;
 pub mod statefulset;
 pub mod storage;
 
@@ -26,6 +27,8 @@ pub struct Context {
     pub read_only: bool,
     /// The cluster in words.
     pub cluster: String,
+    /// Connected to the practice cluster (break/heal exist only there).
+    pub practice: bool,
 }
 
 /// The ordinal of `pod` in StatefulSet `sts`, if its name is `<sts>-<n>`.
@@ -47,7 +50,7 @@ pub fn belongs_to(pod: &Pod, sts: &StatefulSet) -> bool {
 /// The page for StatefulSet `chosen` (or the only/first one), from the stores.
 pub fn snapshot(
     stores: &Stores,
-    visits: &HashMap<String, Visits>,
+    visits: &HashMap<String, (String, Visits)>,
     chosen: Option<&str>,
     connection: Connection,
     revision: u64,
@@ -67,6 +70,7 @@ pub fn snapshot(
         statefulsets: names,
         read_only: ctx.read_only,
         cluster: ctx.cluster.clone(),
+        practice: ctx.practice,
         ..Default::default()
     };
     let Some(sts) = sts else { return snap };
@@ -79,7 +83,8 @@ pub fn snapshot(
         .iter()
         .map(|p| {
             let pod_name = p.metadata.name.clone().unwrap_or_default();
-            let v = visits.get(&pod_name).cloned().unwrap_or_default();
+            // A count read from an earlier pod of the same name is not this pod's.
+            let v = visits.get(&pod_name).filter(|(uid, _)| p.metadata.uid.as_ref() == Some(uid)).map(|(_, v)| v.clone()).unwrap_or_default();
             let mine = p.metadata.uid.as_deref().and_then(|uid| events.get(uid)).map_or(&[][..], Vec::as_slice);
             pods::pod_view(p, &name, mine, v)
         })

@@ -3,12 +3,14 @@
 
 use std::sync::Arc;
 
-use app::model::{ContainerView, EventView, PodView, ProbeView, Visits};
+use app::model::{ContainerView, EventView, PodView, ProbeState, ProbeView, Visits};
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::{ContainerStatus, Event, Pod, Probe};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use practice_cluster::printers::pod_summary;
+
+use super::probes::{self, Kind, Reported};
 
 /// Events worth showing beside a pod's probes.
 pub const PROBE_REASONS: [&str; 4] = ["Unhealthy", "BackOff", "Killing", "Failed"];
@@ -42,17 +44,30 @@ pub fn probe_action(p: &Probe) -> String {
     "unknown".to_owned()
 }
 
-fn probe_view(kind: &str, p: &Probe, passing: bool) -> ProbeView {
+fn probe_view(kind: Kind, p: &Probe, reported: &Reported<'_>, not_running: Option<&str>) -> ProbeView {
+    let state = probes::probe_state(kind, p, reported, not_running);
     ProbeView {
-        kind: kind.to_owned(),
+        kind: kind.name().to_owned(),
         action: probe_action(p),
         initial_delay_seconds: p.initial_delay_seconds.unwrap_or(0),
         period_seconds: p.period_seconds.unwrap_or(10),
         timeout_seconds: p.timeout_seconds.unwrap_or(1),
         success_threshold: p.success_threshold.unwrap_or(1),
         failure_threshold: p.failure_threshold.unwrap_or(3),
-        passing,
+        passing: state == ProbeState::Passing,
+        state,
     }
+}
+
+/// Why `pod`'s app cannot answer now, in words a student understands (`None`: it can).
+pub fn not_running(pod: &Pod) -> Option<String> {
+    let first = pod.spec.as_ref().and_then(|s| s.containers.first())?;
+    let reported = Reported::of(pod, &first.name, &[]);
+    if pod.metadata.deletion_timestamp.is_some() {
+        let grace = pod.metadata.deletion_grace_period_seconds.unwrap_or(30);
+        return Some(format!("the pod was deleted and is shutting down (Terminating, grace period {grace}s)"));
+    }
+    probes::not_running(pod, &reported)
 }
 
 /// A container state in words.
@@ -86,31 +101,27 @@ pub fn pod_view(pod: &Pod, sts: &str, events: &[Arc<Event>], visits: Visits) -> 
         .flat_map(|s| s.containers.iter())
         .map(|c| {
             let cs = statuses.iter().find(|s| s.name == c.name);
-            let running = cs.and_then(|s| s.state.as_ref()).is_some_and(|s| s.running.is_some());
-            let ready = cs.is_some_and(|s| s.ready);
-            let started = cs.and_then(|s| s.started).unwrap_or(false);
+            let reported = Reported::of(pod, &c.name, events);
+            let why = probes::not_running(pod, &reported);
             let mut probes = Vec::new();
-            if let Some(p) = &c.startup_probe {
-                probes.push(probe_view("startup", p, started));
-            }
-            if let Some(p) = &c.liveness_probe {
-                probes.push(probe_view("liveness", p, running));
-            }
-            if let Some(p) = &c.readiness_probe {
-                probes.push(probe_view("readiness", p, ready));
+            for (kind, probe) in [(Kind::Startup, &c.startup_probe), (Kind::Liveness, &c.liveness_probe), (Kind::Readiness, &c.readiness_probe)] {
+                if let Some(p) = probe {
+                    probes.push(probe_view(kind, p, &reported, why.as_deref()));
+                }
             }
             let terminated = cs.and_then(|s| s.last_state.as_ref()).and_then(|l| l.terminated.as_ref());
             let last_termination = terminated.map(|t| format!("{} (exit {})", t.reason.as_deref().unwrap_or("unknown"), t.exit_code));
             ContainerView {
                 name: c.name.clone(),
                 image: c.image.clone().unwrap_or_default(),
-                ready,
-                started,
+                ready: cs.is_some_and(|s| s.ready),
+                started: cs.and_then(|s| s.started).unwrap_or(false),
                 restart_count: cs.map_or(0, |s| s.restart_count),
                 state: state_text(cs),
                 last_termination,
                 last_termination_at: unix(terminated.and_then(|t| t.finished_at.as_ref())),
                 probes,
+                crash: probes::crash(&reported),
             }
         })
         .collect();
@@ -125,6 +136,11 @@ pub fn pod_view(pod: &Pod, sts: &str, events: &[Arc<Event>], visits: Visits) -> 
         restarts: summary.restarts,
         last_restart_at: summary.last_restart.map_or(0, Timestamp::as_second),
         created_at: unix(pod.metadata.creation_timestamp.as_ref()),
+        ready_at: status
+            .and_then(|s| s.conditions.as_ref())
+            .and_then(|c| c.iter().find(|c| c.type_ == "Ready" && c.status == "True"))
+            .map_or(0, |c| unix(c.last_transition_time.as_ref())),
+        grace_period_seconds: pod.metadata.deletion_timestamp.as_ref().map(|_| pod.metadata.deletion_grace_period_seconds.unwrap_or(30)),
         ip: status.and_then(|s| s.pod_ip.clone()).unwrap_or_default(),
         node: pod.spec.as_ref().and_then(|s| s.node_name.clone()).unwrap_or_default(),
         revision: pod
@@ -136,8 +152,27 @@ pub fn pod_view(pod: &Pod, sts: &str, events: &[Arc<Event>], visits: Visits) -> 
         containers,
         events: pod_events(events),
         visits,
+        faults: faults(pod),
         name,
     }
+}
+
+/// The practice cluster's fault annotations and what each one breaks.
+pub const FAULTS: [(&str, &str); 3] = [
+    ("readiness", "stslab.dev/fail-readiness"),
+    ("liveness", "stslab.dev/fail-liveness"),
+    ("app", "stslab.dev/crash"),
+];
+
+/// The faults switched on for `pod` (an annotation with any value but `false`, as the
+/// practice cluster reads them).
+fn faults(pod: &Pod) -> Vec<String> {
+    let annotations = pod.metadata.annotations.as_ref();
+    FAULTS
+        .iter()
+        .filter(|(_, key)| annotations.and_then(|a| a.get(*key)).is_some_and(|v| !v.trim().eq_ignore_ascii_case("false")))
+        .map(|(name, _)| (*name).to_owned())
+        .collect()
 }
 
 /// The pod's recent probe-related events, newest first, from the pod's own events.
@@ -180,7 +215,8 @@ mod tests {
 
     #[test]
     fn probe_defaults_are_kubernetes_defaults() {
-        let v = probe_view("readiness", &Probe::default(), false);
+        let pod = Pod::default();
+        let v = probe_view(Kind::Readiness, &Probe::default(), &Reported::of(&pod, "app", &[]), None);
         assert_eq!((v.initial_delay_seconds, v.period_seconds, v.timeout_seconds, v.success_threshold, v.failure_threshold), (0, 10, 1, 1, 3));
     }
 }

@@ -1,0 +1,270 @@
+//! What each probe and container is doing, from what the kubelet reported: `Unhealthy`
+//! and `Killing` events per container, the `ready`/`started` flags, and the container's
+//! state and last termination. A probe is never said to fail because the container is
+//! down, and an app that exited is shown as a crash with its exit code, not as a probe.
+
+use app::model::{Crash, ProbeState};
+use k8s_openapi::api::core::v1::{ContainerStateTerminated, ContainerStatus, Event, Pod, Probe};
+
+use super::pods::unix;
+
+/// The three probe kinds, as the page names them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// `startupProbe`.
+    Startup,
+    /// `livenessProbe`.
+    Liveness,
+    /// `readinessProbe`.
+    Readiness,
+}
+
+impl Kind {
+    /// `startup`, `liveness`, `readiness`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Startup => "startup",
+            Kind::Liveness => "liveness",
+            Kind::Readiness => "readiness",
+        }
+    }
+
+    /// The start of the kubelet's `Unhealthy` message, e.g. `Readiness probe`.
+    fn event_prefix(self) -> &'static str {
+        match self {
+            Kind::Startup => "Startup probe",
+            Kind::Liveness => "Liveness probe",
+            Kind::Readiness => "Readiness probe",
+        }
+    }
+}
+
+/// What the kubelet reported about one container.
+pub struct Reported<'a> {
+    /// Its status, if the kubelet has written one.
+    pub status: Option<&'a ContainerStatus>,
+    /// The pod's events about this container (`fieldPath: spec.containers{name}`).
+    pub events: Vec<&'a Event>,
+    /// When the pod's Ready condition last became true, if it is true now.
+    pub ready_since: Option<i64>,
+}
+
+impl<'a> Reported<'a> {
+    /// The facts about container `name` of `pod`, from the pod's own `events`.
+    pub fn of(pod: &'a Pod, name: &str, events: &'a [std::sync::Arc<Event>]) -> Self {
+        let status = pod.status.as_ref().and_then(|s| s.container_statuses.as_deref()).and_then(|s| s.iter().find(|c| c.name == name));
+        let field_path = format!("spec.containers{{{name}}}");
+        let events = events.iter().map(AsRef::as_ref).filter(|e| e.involved_object.field_path.as_deref() == Some(field_path.as_str())).collect();
+        let ready_since = pod
+            .status
+            .as_ref()
+            .and_then(|s| s.conditions.as_deref())
+            .and_then(|c| c.iter().find(|c| c.type_ == "Ready" && c.status == "True"))
+            .map(|c| unix(c.last_transition_time.as_ref()));
+        Reported { status, events, ready_since }
+    }
+
+    fn running_since(&self) -> Option<i64> {
+        self.status.and_then(|s| s.state.as_ref()).and_then(|s| s.running.as_ref()).map(|r| unix(r.started_at.as_ref()))
+    }
+
+    /// The newest `Unhealthy` event of probe `kind` seen at or after `since`.
+    fn unhealthy(&self, kind: Kind, since: i64) -> Option<&'a Event> {
+        self.events
+            .iter()
+            .copied()
+            .filter(|e| e.reason.as_deref() == Some("Unhealthy"))
+            .filter(|e| e.message.as_deref().is_some_and(|m| m.starts_with(kind.event_prefix())))
+            .filter(|e| last_seen(e) >= since)
+            .max_by_key(|e| last_seen(e))
+    }
+
+    /// Whether `t` ended because the kubelet killed the container for a failed
+    /// liveness or startup probe (a `Killing` event during that instance).
+    fn killed_by_probe(&self, t: &ContainerStateTerminated) -> Option<Kind> {
+        let (started, finished) = (unix(t.started_at.as_ref()), unix(t.finished_at.as_ref()));
+        self.events
+            .iter()
+            .filter(|e| e.reason.as_deref() == Some("Killing"))
+            .filter(|e| (started..=finished + KILL_SLACK).contains(&last_seen(e)))
+            .find_map(|e| {
+                let m = e.message.as_deref().unwrap_or_default();
+                if m.contains("failed liveness probe") {
+                    Some(Kind::Liveness)
+                } else if m.contains("failed startup probe") {
+                    Some(Kind::Startup)
+                } else {
+                    None
+                }
+            })
+    }
+}
+
+/// Seconds between a `Killing` event and the end of the container it stopped (the
+/// kubelet records the event, then stops the container).
+const KILL_SLACK: i64 = 2;
+
+/// When an event was last seen (Unix seconds).
+pub fn last_seen(e: &Event) -> i64 {
+    match e.last_timestamp.as_ref().or(e.first_timestamp.as_ref()) {
+        Some(t) => t.0.as_second(),
+        None => e.event_time.as_ref().map_or(0, |t| t.0.as_second()),
+    }
+}
+
+fn first_seen(e: &Event) -> i64 {
+    match e.first_timestamp.as_ref() {
+        Some(t) => t.0.as_second(),
+        None => last_seen(e),
+    }
+}
+
+fn failing(e: &Event, failures: i32, threshold: i32, kind: Kind) -> ProbeState {
+    let message = e.message.as_deref().unwrap_or_default();
+    // `Readiness probe failed: HTTP probe failed with statuscode: 500` → the part after the colon.
+    let message = message
+        .strip_prefix(kind.event_prefix())
+        .map(str::trim_start)
+        .and_then(|m| m.strip_prefix("failed:").or_else(|| m.strip_prefix("errored:")))
+        .map_or(message, str::trim_start);
+    ProbeState::Failing { failures: failures.clamp(1, threshold.max(1)), threshold, message: message.to_owned() }
+}
+
+/// Failures in a row shown by event `e` since `since`: its count if it started then,
+/// else at least one (an aggregated event may also count an earlier episode).
+fn consecutive(e: &Event, since: i64) -> i32 {
+    if first_seen(e) >= since { e.count.unwrap_or(1) } else { 1 }
+}
+
+/// What the kubelet last reported for probe `kind` (configured as `probe`).
+pub fn probe_state(kind: Kind, probe: &Probe, c: &Reported<'_>, not_running: Option<&str>) -> ProbeState {
+    let threshold = probe.failure_threshold.unwrap_or(3);
+    let Some(since) = c.running_since() else {
+        return ProbeState::NotRunning { reason: not_running.unwrap_or("the container is not running").to_owned() };
+    };
+    let status = c.status;
+    let started = status.and_then(|s| s.started).unwrap_or(false);
+    let ready = status.is_some_and(|s| s.ready);
+    match kind {
+        Kind::Startup if started => ProbeState::Passing,
+        Kind::Startup => match c.unhealthy(kind, since) {
+            Some(e) => failing(e, consecutive(e, since), threshold, kind),
+            None => ProbeState::NotYetRun,
+        },
+        // Liveness and readiness probes wait for the startup probe.
+        _ if !started => ProbeState::NotYetRun,
+        Kind::Liveness => match c.unhealthy(kind, since) {
+            // At the threshold the kubelet restarts the container, so a running one is below it.
+            Some(e) => failing(e, consecutive(e, since).min(threshold - 1), threshold, kind),
+            None if since + i64::from(probe.initial_delay_seconds.unwrap_or(0)) <= c.ready_since.unwrap_or(since) => ProbeState::Passing,
+            None => ProbeState::NotYetRun,
+        },
+        Kind::Readiness if ready => {
+            let ready_since = c.ready_since.unwrap_or(since);
+            match c.unhealthy(kind, ready_since.max(since)) {
+                Some(e) if last_seen(e) > ready_since => failing(e, consecutive(e, ready_since + 1).min(threshold - 1), threshold, kind),
+                _ => ProbeState::Passing,
+            }
+        }
+        Kind::Readiness => match c.unhealthy(kind, since) {
+            Some(e) if first_seen(e) >= since => failing(e, e.count.unwrap_or(1).min(threshold), threshold, kind),
+            // Failing since before an earlier aggregation: at least at the threshold, as it is not Ready.
+            Some(e) => failing(e, threshold, threshold, kind),
+            None => ProbeState::NotYetRun,
+        },
+    }
+}
+
+/// The app's exit, if it exited by itself: now, or as the instance before the one
+/// running. A container the kubelet killed for a failed probe did not crash.
+pub fn crash(c: &Reported<'_>) -> Option<Crash> {
+    let status = c.status?;
+    let state = status.state.as_ref()?;
+    let last = status.last_state.as_ref().and_then(|l| l.terminated.as_ref());
+    let (t, back_off, previous) = if let Some(t) = &state.terminated {
+        (t, false, false)
+    } else if state.waiting.as_ref().is_some_and(|w| w.reason.as_deref() == Some("CrashLoopBackOff")) {
+        (last?, true, false)
+    } else if state.running.is_some() {
+        (last?, false, true)
+    } else {
+        return None;
+    };
+    if c.killed_by_probe(t).is_some() {
+        return None;
+    }
+    Some(Crash {
+        reason: t.reason.clone().unwrap_or_else(|| "Error".to_owned()),
+        exit_code: t.exit_code,
+        finished_at: unix(t.finished_at.as_ref()),
+        back_off,
+        previous,
+    })
+}
+
+/// Why the container is not running, in words a student understands; `None` when it runs.
+pub fn not_running(pod: &Pod, c: &Reported<'_>) -> Option<String> {
+    if pod.metadata.deletion_timestamp.is_some() {
+        let grace = pod.metadata.deletion_grace_period_seconds.unwrap_or(30);
+        if c.running_since().is_some() {
+            return None;
+        }
+        return Some(format!("the pod was deleted and is shutting down (Terminating, grace period {grace}s)"));
+    }
+    let Some(status) = c.status else {
+        let scheduled = pod.spec.as_ref().is_some_and(|s| s.node_name.is_some());
+        return Some(if scheduled { "the container has not been created yet" } else { "the pod is waiting for a node (Pending)" }.to_owned());
+    };
+    let state = status.state.as_ref()?;
+    if state.running.is_some() {
+        return None;
+    }
+    if let Some(t) = &state.terminated {
+        return Some(exited(t));
+    }
+    let w = state.waiting.as_ref()?;
+    let reason = w.reason.as_deref().unwrap_or("Waiting");
+    Some(match reason {
+        "CrashLoopBackOff" => {
+            let last = status.last_state.as_ref().and_then(|l| l.terminated.as_ref());
+            let why = match last {
+                Some(t) => match c.killed_by_probe(t) {
+                    Some(kind) => format!("the kubelet restarted it because its {} probe failed", kind.name()),
+                    None => exited(t),
+                },
+                None => "it keeps stopping".to_owned(),
+            };
+            format!("{why}; the kubelet waits longer after each restart before starting it again (CrashLoopBackOff)")
+        }
+        "ContainerCreating" => "the container is being created (ContainerCreating)".to_owned(),
+        "PodInitializing" => init_failure(pod).unwrap_or_else(|| "waiting for the init containers to finish (PodInitializing)".to_owned()),
+        "ErrImagePull" | "ImagePullBackOff" => format!("its image cannot be pulled ({reason})"),
+        other => match w.message.as_deref() {
+            Some(m) if !m.is_empty() => format!("the container is waiting: {m} ({other})"),
+            _ => format!("the container is waiting ({other})"),
+        },
+    })
+}
+
+/// `the app exited with code 1 (Error)`.
+fn exited(t: &ContainerStateTerminated) -> String {
+    let reason = t.reason.as_deref().unwrap_or("Error");
+    if t.exit_code == 0 {
+        format!("the app finished with exit code 0 ({reason})")
+    } else {
+        format!("the app exited with code {} ({reason})", t.exit_code)
+    }
+}
+
+/// An init container that failed, in words, if one did.
+fn init_failure(pod: &Pod) -> Option<String> {
+    let statuses = pod.status.as_ref()?.init_container_statuses.as_deref()?;
+    statuses.iter().find_map(|s| {
+        let state = s.state.as_ref()?;
+        let t = state.terminated.as_ref().filter(|t| t.exit_code != 0).or_else(|| {
+            let backing_off = state.waiting.as_ref().is_some_and(|w| w.reason.as_deref() == Some("CrashLoopBackOff"));
+            s.last_state.as_ref().and_then(|l| l.terminated.as_ref()).filter(|_| backing_off)
+        })?;
+        Some(format!("init container {} exited with code {}; the app starts only after every init container succeeds", s.name, t.exit_code))
+    })
+}
