@@ -6,6 +6,7 @@ use leptos::prelude::*;
 
 use crate::components::lane_actions::LaneActions;
 use crate::components::pods::status_class;
+use crate::components::probes::probe_words;
 use crate::lanes::{Lane, LaneDns, PROBE_KINDS, crash, probe_light, short_uid};
 use crate::live::LiveView;
 use crate::model::{ClaimView, PodView, ProbeState, Visits};
@@ -108,7 +109,7 @@ fn ProbeLights(
         lights.get().map(|lights| view! {
             <ul class="lights" aria-label="probes">
                 {lights.into_iter().map(|(kind, state)| {
-                    let (class, text) = light_text(state.as_ref());
+                    let (class, text) = probe_words(state.as_ref());
                     let title = match &state {
                         Some(ProbeState::Failing { message, .. }) => message.clone(),
                         Some(ProbeState::NotRunning { reason }) => reason.clone(),
@@ -125,17 +126,6 @@ fn ProbeLights(
                 }).collect_view()}
             </ul>
         })
-    }
-}
-
-/// The light's class and its state in words (colour is never the only sign).
-fn light_text(state: Option<&ProbeState>) -> (&'static str, String) {
-    match state {
-        None => ("off", "none".to_owned()),
-        Some(ProbeState::Passing) => ("pass", "✓ passing".to_owned()),
-        Some(ProbeState::Failing { failures, threshold, .. }) => ("fail", format!("✗ failing {failures}/{threshold}")),
-        Some(ProbeState::NotYetRun) => ("wait", "… not yet run".to_owned()),
-        Some(ProbeState::NotRunning { .. }) => ("off", "– not running".to_owned()),
     }
 }
 
