@@ -2,7 +2,7 @@
 // screen, themes, keyboard, accessibility, and the story the timeline tells.
 import AxeBuilder from "@axe-core/playwright";
 import { expect, Page, test } from "@playwright/test";
-import { allReady, hydrated, openDetails, reset, scaleTo, visit } from "./cluster";
+import { allReady, hydrated, openDetails, reset, scaleTo, signIn, visit } from "./cluster";
 
 const screens = "test-results/screens";
 const themes = ["system", "projector", "light", "dark"];
@@ -153,6 +153,7 @@ test("at 200 % zoom the lanes wrap, nothing overlaps, and nothing needs sideways
   // 200 % zoom of a 1280×720 window: half the CSS pixels, twice the device pixels.
   const zoomed = await browser.newContext({ viewport: { width: 640, height: 360 }, deviceScaleFactor: 2 });
   const page = await zoomed.newPage();
+  await signIn(page);
   await page.goto("/");
   await hydrated(page);
   await allReady(page, 5);
@@ -255,7 +256,7 @@ test("a deleted pod comes back in its lane with the same count, claim UID and DN
   await expect(lane.getByTestId("dns-name")).toHaveText(before.dns);
   await expect(lane.getByTestId("dns-state")).toContainText("published");
   const timeline = page.getByTestId("timeline");
-  for (const words of [/web-1.*Terminating/, /web-1.*(re-?created|created again)/i, /same claim/i, /Ready/]) {
+  for (const words of [/web-1.*Terminating/, /(creates|created) web-1/, /web-1.*same claim/, /web-1 is Ready/, /web-1.*count/]) {
     await expect(timeline.getByTestId("narration").filter({ hasText: words }).first()).toBeVisible({ timeout: 60_000 });
   }
   await expect(timeline).toContainText("kubectl");
@@ -274,13 +275,13 @@ test("breaking and healing readiness from the lane: the light, the DNS state and
   await expect(lane.getByTestId("dns-state")).toContainText("withheld");
   await expect(page.getByTestId("lane-0").getByTestId("dns-state")).toContainText("published");
   const timeline = page.getByTestId("timeline");
-  await expect(timeline.getByTestId("narration").filter({ hasText: /web-1.*(not Ready|withdrawn|removed)/ }).first()).toBeVisible({ timeout: 60_000 });
+  await expect(timeline.getByTestId("narration").filter({ hasText: /web-1.*(no longer Ready|not Ready|withdrawn|removed)/ }).first()).toBeVisible({ timeout: 60_000 });
   await page.screenshot({ path: `${screens}/readiness-broken-1280x720.png` });
   await lane.getByTestId("fault-readiness").click();
   await expect(lane.getByTestId("ready")).toHaveText("1/1", { timeout: 60_000 });
   await expect(lane.getByTestId("probe-readiness")).toContainText("passing");
   await expect(lane.getByTestId("dns-state")).toContainText("published");
-  await expect(timeline.getByTestId("narration").filter({ hasText: /web-1.*Ready/ }).first()).toBeVisible({ timeout: 60_000 });
+  await expect(timeline.getByTestId("narration").filter({ hasText: /web-1.*Ready again/ }).first()).toBeVisible({ timeout: 60_000 });
 });
 
 test("Visit on a lane raises that pod's count on screen and says the kubectl equivalent", async ({ page, request }) => {

@@ -41,9 +41,8 @@ pub fn Header() -> impl IntoView {
                     on:click=move |_| live.details.set(true)>"Details"</button>
             </div>
             <ThemePicker/>
-            <button class="help" data-testid="shortcuts-button" aria-keyshortcuts="?" on:click=move |_| live.help.set(true)>
-                "Keys "<kbd>"?"</kbd>
-            </button>
+            <button class="help" data-testid="shortcuts-button" aria-keyshortcuts="?" aria-label="Keyboard shortcuts" title="Keyboard shortcuts (?)"
+                on:click=move |_| live.help.set(true)>"?"</button>
             <RoleBadge/>
             <ConnectionIndicator/>
         </header>

@@ -58,8 +58,11 @@ fn PodPart(
     });
     view! {
         <div class="part pod">
-            <h3 class="mono pod-name" data-testid="pod-name">{pod.name.clone()}</h3>
-            <p><span data-testid="status" class=format!("status {}", status_class(&pod.status))>{pod.status.clone()}</span></p>
+            <h3 class="pod-head">
+                <span class="mono pod-name" data-testid="pod-name">{pod.name.clone()}</span>
+                " "
+                <span data-testid="status" class=format!("status {}", status_class(&pod.status))>{pod.status.clone()}</span>
+            </h3>
             <p class="facts-line">
                 "READY " <b data-testid="ready">{pod.ready.clone()}</b>
                 " · restarts " <b data-testid="restarts">{pod.restarts}</b>
@@ -110,6 +113,7 @@ fn ProbeLights(
             <ul class="lights" aria-label="probes">
                 {lights.into_iter().map(|(kind, state)| {
                     let (class, text) = probe_words(state.as_ref());
+                    let short = short_words(state.as_ref());
                     let title = match &state {
                         Some(ProbeState::Failing { message, .. }) => message.clone(),
                         Some(ProbeState::NotRunning { reason }) => reason.clone(),
@@ -120,12 +124,25 @@ fn ProbeLights(
                             <span class="lamp" aria-hidden="true"></span>
                             <span class="kind">{kind}</span>
                             " "
-                            <span class="state">{text}</span>
+                            <span class="state" aria-hidden="true">{short}</span>
+                            <span class="visually-hidden">{text}</span>
                         </li>
                     }
                 }).collect_view()}
             </ul>
         })
+    }
+}
+
+/// A probe's state in a few characters, to fit a lane: the full words are read out
+/// to screen readers and shown in the Details view.
+fn short_words(state: Option<&ProbeState>) -> String {
+    match state {
+        None => "– none".to_owned(),
+        Some(ProbeState::Passing) => "✓ ok".to_owned(),
+        Some(ProbeState::Failing { failures, threshold, .. }) => format!("✗ {failures}/{threshold}"),
+        Some(ProbeState::NotYetRun) => "… not yet".to_owned(),
+        Some(ProbeState::NotRunning { .. }) => "– down".to_owned(),
     }
 }
 
@@ -141,7 +158,7 @@ fn ClaimParts(
     view! {
         <div class="link" aria-hidden="true">"↓ mounts"</div>
         <div class="part claim" data-testid=format!("lane-claim-{}", claim.name)>
-            <p><span class="tag">"claim"</span> <span class="mono" data-testid="claim-name">{claim.name.clone()}</span></p>
+            <p><span class="tag">"claim"</span>" "<span class="mono" data-testid="claim-name">{claim.name.clone()}</span></p>
             <p class="facts-line">
                 <span data-testid="claim-status">{claim.status.clone()}</span>
                 " · UID " <span class="mono" data-testid="claim-uid" data-uid=uid.clone() title=uid.clone()>{short_uid(&uid).to_owned()}</span>
@@ -149,7 +166,7 @@ fn ClaimParts(
         </div>
         <div class="link" aria-hidden="true">"↓ bound to"</div>
         <div class="part volume" data-testid="volume">
-            <p class="clip"><span class="tag">"volume"</span> <span class="mono" title=volume.clone()>{volume.clone()}</span></p>
+            <p class="clip"><span class="tag">"volume"</span>" "<span class="mono" title=volume.clone()>{volume.clone()}</span></p>
             <p class="facts-line">{details}</p>
         </div>
     }
@@ -164,17 +181,23 @@ fn DnsPart(
     move || {
         let d = dns.get();
         let (class, state) = match &d {
-            LaneDns::Published { .. } => ("published", "✓ published: DNS answers it".to_owned()),
-            LaneDns::Withheld { .. } => ("withheld", "✗ withheld: pod not Ready".to_owned()),
-            LaneDns::NotListed { .. } => ("withheld", "✗ not published yet: no IP".to_owned()),
+            LaneDns::Published { .. } => ("published", "✓ published".to_owned()),
+            LaneDns::Withheld { .. } => ("withheld", "✗ withheld (not Ready)".to_owned()),
+            LaneDns::NotListed { .. } => ("withheld", "✗ not listed yet".to_owned()),
             LaneDns::NoName { reason } => ("none", reason.clone()),
             LaneDns::NoPod => ("none", "no pod, no DNS record".to_owned()),
         };
         view! {
             <div class=format!("part dns {class}") data-testid="dns">
-                {d.name().map(|n| view! { <p class="mono dns-name" data-testid="dns-name">{n.to_owned()}</p> })}
+                {d.name().map(|n| view! { <p class="dns-name" data-testid="dns-name">{dotted(n)}</p> })}
                 <p class="dns-state" data-testid="dns-state">{state}</p>
             </div>
         }
     }
+}
+
+/// A DNS name that may wrap only after its dots: `web-0.web.` / `default.svc.` / `cluster.local`.
+fn dotted(name: &str) -> impl IntoView + use<> {
+    let labels: Vec<String> = name.split_inclusive('.').map(str::to_owned).collect();
+    labels.into_iter().map(|l| view! { {l}<wbr/> }).collect_view()
 }
