@@ -132,34 +132,75 @@ pub fn records(store: &Store, domain: &str) -> Vec<Record> {
 /// The records of one Service, given (at least) its EndpointSlices; slices of other
 /// Services are ignored. ExternalName Services (CNAMEs) give none.
 pub fn service_records<S: Borrow<EndpointSlice>>(svc: &Service, slices: &[S], domain: &str) -> Vec<Record> {
-    let Some(cluster_ip) = cluster_ip(svc) else {
-        return if is_headless(svc) { headless_records(svc, slices, domain) } else { Vec::new() };
-    };
-    let fqdn = service_fqdn(svc, domain);
-    let mut out = vec![Record::A { name: fqdn.clone(), ip: cluster_ip }];
-    for p in svc.spec.as_ref().and_then(|s| s.ports.as_deref()).unwrap_or_default() {
-        let name = p.name.as_deref().unwrap_or_default();
-        let Ok(port) = u16::try_from(p.port) else { continue };
-        if !name.is_empty() {
-            let proto = p.protocol.as_deref().unwrap_or("TCP").to_ascii_lowercase();
-            out.push(Record::Srv { name: format!("_{name}._{proto}.{fqdn}"), priority: 0, weight: 100, port, target: fqdn.clone() });
-        }
-    }
-    // CoreDNS answers endpoint names of any Service, not only headless ones.
-    out.extend(endpoint_a_records(&fqdn, &ready_endpoints(svc, slices)));
-    dedup(out)
+    service_entries(svc, slices, domain).into_iter().filter(|e| e.published).map(|e| e.record).collect()
 }
 
 /// The records of a headless Service from its EndpointSlices (slices of other Services
 /// are ignored): the Service name with every ready endpoint, each endpoint's own name,
 /// and an SRV per ready endpoint and named port.
 pub fn headless_records<S: Borrow<EndpointSlice>>(svc: &Service, slices: &[S], domain: &str) -> Vec<Record> {
+    if !is_headless(svc) {
+        return Vec::new();
+    }
+    service_records(svc, slices, domain)
+}
+
+/// A record a Service gives, with whether DNS answers it now.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    /// The record.
+    pub record: Record,
+    /// True when DNS answers it; false when it is withheld because its endpoint is not
+    /// ready (it would be answered once the endpoint is).
+    pub published: bool,
+    /// The pod behind the endpoint it is about, if it is about one.
+    pub pod: Option<String>,
+}
+
+/// Every record of one Service, published or withheld: the one derivation that the
+/// resolver ([`service_records`], [`resolve`]) and the dashboard's DNS panel share.
+///
+/// - Cluster IP: the Service name and its named ports (SRV) point at the cluster IP;
+///   each endpoint also gets its own name (CoreDNS answers those for any Service).
+/// - Headless: the Service name answers every ready endpoint, each endpoint has its own
+///   name, and each named port has an SRV per ready endpoint.
+///
+/// Not-ready endpoints give the same records, withheld (`published: false`).
+pub fn service_entries<S: Borrow<EndpointSlice>>(svc: &Service, slices: &[S], domain: &str) -> Vec<Entry> {
+    let cluster_ip = cluster_ip(svc);
+    if cluster_ip.is_none() && !is_headless(svc) {
+        return Vec::new();
+    }
     let fqdn = service_fqdn(svc, domain);
-    let ready = ready_endpoints(svc, slices);
-    let mut out: Vec<Record> = ready.iter().map(|e| Record::A { name: fqdn.clone(), ip: e.ip }).collect();
-    out.extend(endpoint_a_records(&fqdn, &ready));
-    let mut srv: BTreeMap<String, Vec<(u16, String)>> = BTreeMap::new();
-    for e in &ready {
+    let endpoints = endpoints(svc, slices);
+    let entry = |record: Record, published: bool, pod: &str| Entry { record, published, pod: (!pod.is_empty()).then(|| pod.to_owned()) };
+    let mut out = Vec::new();
+    if let Some(ip) = cluster_ip {
+        out.push(entry(Record::A { name: fqdn.clone(), ip }, true, ""));
+        for p in svc.spec.as_ref().and_then(|s| s.ports.as_deref()).unwrap_or_default() {
+            let name = p.name.as_deref().unwrap_or_default();
+            let Ok(port) = u16::try_from(p.port) else { continue };
+            if !name.is_empty() {
+                let proto = p.protocol.as_deref().unwrap_or("TCP").to_ascii_lowercase();
+                let srv = Record::Srv { name: format!("_{name}._{proto}.{fqdn}"), priority: 0, weight: 100, port, target: fqdn.clone() };
+                out.push(entry(srv, true, ""));
+            }
+        }
+    } else {
+        out.extend(endpoints.iter().map(|e| entry(Record::A { name: fqdn.clone(), ip: e.ip }, e.ready, e.pod)));
+    }
+    out.extend(endpoints.iter().map(|e| entry(Record::A { name: format!("{}.{fqdn}", e.label), ip: e.ip }, e.ready, e.pod)));
+    if cluster_ip.is_none() {
+        out.extend(headless_srv(&fqdn, &endpoints).into_iter().map(|(record, ready, pod)| entry(record, ready, pod)));
+    }
+    dedup(out)
+}
+
+/// A headless Service's SRV records: per named port, one answer per endpoint, weighted
+/// among the ready ones as CoreDNS does (a withheld one as if it were ready too).
+fn headless_srv<'a>(fqdn: &str, endpoints: &[Endpoint<'a>]) -> Vec<(Record, bool, &'a str)> {
+    let mut srv: BTreeMap<String, Vec<(u16, String, bool, &'a str)>> = BTreeMap::new();
+    for e in endpoints {
         for p in e.ports {
             let name = p.name.as_deref().unwrap_or_default();
             let Some(port) = p.port.and_then(|n| u16::try_from(n).ok()) else { continue };
@@ -169,16 +210,20 @@ pub fn headless_records<S: Borrow<EndpointSlice>>(svc: &Service, slices: &[S], d
             let proto = p.protocol.as_deref().unwrap_or("TCP").to_ascii_lowercase();
             let answers = srv.entry(format!("_{name}._{proto}.{fqdn}")).or_default();
             let target = format!("{}.{fqdn}", e.label);
-            if !answers.contains(&(port, target.clone())) {
-                answers.push((port, target));
+            if !answers.iter().any(|(p, t, ..)| *p == port && *t == target) {
+                answers.push((port, target, e.ready, e.pod));
             }
         }
     }
+    let mut out = Vec::new();
     for (name, answers) in srv {
-        let weight = srv_weight(answers.len());
-        out.extend(answers.into_iter().map(|(port, target)| Record::Srv { name: name.clone(), priority: 0, weight, port, target }));
+        let ready = answers.iter().filter(|a| a.2).count();
+        for (port, target, published, pod) in answers {
+            let weight = srv_weight(if published { ready } else { ready + 1 });
+            out.push((Record::Srv { name: name.clone(), priority: 0, weight, port, target }, published, pod));
+        }
     }
-    dedup(out)
+    out
 }
 
 /// CoreDNS's SRV weight: each of `n` equal answers gets `floor(100 / n)` percent, at least 1.
@@ -186,13 +231,11 @@ fn srv_weight(n: usize) -> u16 {
     u16::try_from(100 / n.max(1)).unwrap_or(1).max(1)
 }
 
-fn endpoint_a_records(fqdn: &str, ready: &[ReadyEndpoint<'_>]) -> Vec<Record> {
-    ready.iter().map(|e| Record::A { name: format!("{}.{fqdn}", e.label), ip: e.ip }).collect()
-}
-
-fn dedup(records: Vec<Record>) -> Vec<Record> {
+/// The entries without repeats; a record both published and withheld is published.
+fn dedup(entries: Vec<Entry>) -> Vec<Entry> {
+    let published: HashSet<Record> = entries.iter().filter(|e| e.published).map(|e| e.record.clone()).collect();
     let mut seen = HashSet::new();
-    records.into_iter().filter(|r| seen.insert(r.clone())).collect()
+    entries.into_iter().filter(|e| (e.published || !published.contains(&e.record)) && seen.insert(e.record.clone())).collect()
 }
 
 fn cluster_ip(svc: &Service) -> Option<Ipv4Addr> {
@@ -208,8 +251,8 @@ fn is_headless(svc: &Service) -> bool {
     spec.and_then(|s| s.cluster_ip.as_deref()) == Some("None") && spec.and_then(|s| s.type_.as_deref()) != Some("ExternalName")
 }
 
-/// A ready endpoint address as DNS sees it.
-struct ReadyEndpoint<'a> {
+/// An endpoint address as DNS sees it.
+struct Endpoint<'a> {
     /// Its name under the Service: the hostname, else the dashed IP.
     label: String,
     ip: Ipv4Addr,
@@ -217,10 +260,12 @@ struct ReadyEndpoint<'a> {
     ports: &'a [EndpointPort],
     /// The pod behind it, for a stable order.
     pod: &'a str,
+    /// Whether DNS answers it (an unset `ready` means ready).
+    ready: bool,
 }
 
-/// The ready IPv4 endpoint addresses in `svc`'s slices, ordered by pod name.
-fn ready_endpoints<'a, S: Borrow<EndpointSlice>>(svc: &Service, slices: &'a [S]) -> Vec<ReadyEndpoint<'a>> {
+/// The IPv4 endpoint addresses in `svc`'s slices, ordered by pod name.
+fn endpoints<'a, S: Borrow<EndpointSlice>>(svc: &Service, slices: &'a [S]) -> Vec<Endpoint<'a>> {
     let (ns, name) = (namespace_of(svc), name_of(svc));
     let mut out = Vec::new();
     for slice in slices {
@@ -232,10 +277,7 @@ fn ready_endpoints<'a, S: Borrow<EndpointSlice>>(svc: &Service, slices: &'a [S])
         }
         let ports = slice.ports.as_deref().unwrap_or_default();
         for e in &slice.endpoints {
-            // An unset `ready` means ready.
-            if e.conditions.as_ref().and_then(|c| c.ready) == Some(false) {
-                continue;
-            }
+            let ready = e.conditions.as_ref().and_then(|c| c.ready) != Some(false);
             let pod = e.target_ref.as_ref().and_then(|r| r.name.as_deref()).unwrap_or_default();
             for address in &e.addresses {
                 let Ok(ip) = address.parse::<Ipv4Addr>() else { continue };
@@ -243,7 +285,7 @@ fn ready_endpoints<'a, S: Borrow<EndpointSlice>>(svc: &Service, slices: &'a [S])
                     Some(h) => h.to_ascii_lowercase(),
                     None => dashed(ip),
                 };
-                out.push(ReadyEndpoint { label, ip, ports, pod });
+                out.push(Endpoint { label, ip, ports, pod, ready });
             }
         }
     }
@@ -337,7 +379,7 @@ fn resolve_service(store: &Store, labels: &[&str]) -> Option<Vec<Ipv4Addr>> {
     }
     let (slices, _) = store.endpoint_slices.list(Some(ns));
     let mut ips: Vec<Ipv4Addr> = Vec::new();
-    for e in ready_endpoints(&svc, &slices) {
+    for e in endpoints(&svc, &slices).into_iter().filter(|e| e.ready) {
         if endpoint.is_some_and(|want| want != e.label) {
             continue;
         }

@@ -304,8 +304,9 @@ impl Dashboard {
         let mut kubectl = vec![format!("kubectl get --raw {path}")];
         let count = match &self.reader {
             Some(reader) => {
+                let started = std::time::Instant::now();
                 let read = reader.read(&target).await;
-                if self.counts.record(pod, target.metadata.uid.as_deref().unwrap_or_default(), read.clone()) {
+                if self.counts.record(pod, target.metadata.uid.as_deref().unwrap_or_default(), started, read.clone()) {
                     self.health.bump();
                 }
                 kubectl.push(reader.kubectl(pod));

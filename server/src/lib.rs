@@ -10,6 +10,8 @@ pub mod config;
 pub mod connect;
 pub mod dashboard;
 pub mod mapping;
+pub mod narrate;
+pub mod ordering;
 pub mod publish;
 pub mod stream;
 pub mod validate;

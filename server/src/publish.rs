@@ -3,7 +3,8 @@
 //!
 //! A [`Feed`] per StatefulSet (created when its first stream opens) waits for the
 //! reflectors' change signal, computes the snapshot at most every [`COALESCE`], diffs
-//! it with the previous one and broadcasts the change as server-sent-event bytes,
+//! it with the previous one, lets the narrator and the ordering tracker add what the
+//! change means (see `narrate` and `ordering`), and broadcasts the change as server-sent-event bytes,
 //! framed once and shared by every stream (cloning [`Bytes`] only counts a
 //! reference). A new stream starts from the feed's current snapshot, framed once per
 //! revision. Ages are not in the snapshot (the browser computes them), so an idle
@@ -19,6 +20,9 @@ use app::model::{Change, Snapshot};
 use bytes::Bytes;
 use serde::Serialize;
 use tokio::sync::{broadcast, watch};
+
+use crate::narrate::Narrator;
+use crate::ordering::Tracker;
 
 /// The shortest time between two snapshots of one feed under churn.
 pub const COALESCE: Duration = Duration::from_millis(50);
@@ -58,6 +62,21 @@ struct Current {
     snapshot: Snapshot,
     /// `snapshot` framed as a `snapshot` message, made when a stream first needs it.
     framed: Option<Bytes>,
+    /// Tells what happened between snapshots, once for every viewer.
+    narrator: Narrator,
+    /// Follows scale-ups and re-creations for the ordering chart.
+    ordering: Tracker,
+}
+
+impl Current {
+    fn new(snapshot: Snapshot) -> Mutex<Self> {
+        Mutex::new(Current { snapshot, framed: None, narrator: Narrator::default(), ordering: Tracker::default() })
+    }
+}
+
+/// The server's clock in Unix seconds, for the timeline.
+fn unix_now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
 }
 
 /// The live state of one StatefulSet's page, shared by its streams.
@@ -87,6 +106,12 @@ impl Feed {
     /// Returns the number of changed rows.
     fn publish(&self, mut next: Snapshot) -> usize {
         let mut current = self.lock();
+        let now = unix_now();
+        let Current { snapshot, narrator, ordering, .. } = &mut *current;
+        narrator.observe(snapshot, &next, now);
+        ordering.observe(snapshot, &next, now);
+        next.timeline = narrator.timeline().to_vec();
+        next.ordering = ordering.charts().to_vec();
         let changes = current.snapshot.diff(&next);
         if changes.is_empty() {
             return 0;
@@ -94,7 +119,8 @@ impl Feed {
         let revision = current.snapshot.revision + 1;
         next.revision = revision;
         let frame = frame(&Wire::Changes { revision, changes: &changes });
-        *current = Current { snapshot: next, framed: None };
+        current.snapshot = next;
+        current.framed = None;
         // No receivers is not an error: the feed task notices and ends.
         let _ = self.tx.send(Message { revision, frame });
         changes.len()
@@ -147,7 +173,7 @@ impl Publisher {
                 changes.borrow_and_update();
                 let mut snapshot = self.backend.snapshot(statefulset.clone())?;
                 snapshot.revision = 1;
-                let feed = Arc::new(Feed { current: Mutex::new(Current { snapshot, framed: None }), tx: broadcast::channel(BACKLOG).0 });
+                let feed = Arc::new(Feed { current: Current::new(snapshot), tx: broadcast::channel(BACKLOG).0 });
                 feeds.insert(statefulset.clone(), feed.clone());
                 tokio::spawn(self.clone().run(statefulset, feed.clone(), changes));
                 feed
@@ -206,7 +232,7 @@ mod tests {
     }
 
     fn feed(s: Snapshot) -> Feed {
-        Feed { current: Mutex::new(Current { snapshot: s, framed: None }), tx: broadcast::channel(BACKLOG).0 }
+        Feed { current: Current::new(s), tx: broadcast::channel(BACKLOG).0 }
     }
 
     #[test]

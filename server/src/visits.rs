@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use app::model::Visits;
 use futures::{StreamExt, TryStreamExt};
@@ -38,20 +38,35 @@ pub struct Reader {
 /// re-created under the same name starts unread, so its first reading is its own.
 #[derive(Default)]
 pub struct Counts {
-    by_pod: Mutex<HashMap<String, (String, Visits)>>,
+    by_pod: Mutex<HashMap<String, Latest>>,
     changes: std::sync::atomic::AtomicU64,
+}
+
+/// A pod's latest reading.
+#[derive(Clone)]
+struct Latest {
+    uid: String,
+    visits: Visits,
+    /// When the read began: a slower read that began earlier does not overwrite it.
+    started: Instant,
 }
 
 impl Counts {
     /// A copy of every pod's count with the UID of the pod it was read from.
     pub fn all(&self) -> HashMap<String, (String, Visits)> {
-        self.by_pod.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        let map = self.by_pod.lock().unwrap_or_else(|p| p.into_inner());
+        map.iter().map(|(pod, l)| (pod.clone(), (l.uid.clone(), l.visits.clone()))).collect()
     }
 
-    /// Records a read of pod `pod` with UID `uid`; returns whether anything on screen changed.
-    pub fn record(&self, pod: &str, uid: &str, result: Result<u64, String>) -> bool {
+    /// Records a read of pod `pod` with UID `uid` that began at `started`; returns
+    /// whether anything on screen changed.
+    pub fn record(&self, pod: &str, uid: &str, started: Instant, result: Result<u64, String>) -> bool {
         let mut map = self.by_pod.lock().unwrap_or_else(|p| p.into_inner());
-        let previous = map.get(pod).filter(|(u, _)| u == uid).map(|(_, v)| v.clone()).unwrap_or_default();
+        let same_pod = map.get(pod).filter(|l| l.uid == uid);
+        if same_pod.is_some_and(|l| l.started > started) {
+            return false;
+        }
+        let previous = same_pod.map(|l| l.visits.clone()).unwrap_or_default();
         let next = match result {
             Ok(value) => match previous {
                 Visits::Count { value: old, changed_at } if old == value => Visits::Count { value, changed_at },
@@ -64,8 +79,8 @@ impl Counts {
             },
             Err(message) => Visits::Error { message },
         };
-        let changed = map.get(pod) != Some(&(uid.to_owned(), next.clone()));
-        map.insert(pod.to_owned(), (uid.to_owned(), next));
+        let changed = map.get(pod).is_none_or(|l| l.uid != uid || l.visits != next);
+        map.insert(pod.to_owned(), Latest { uid: uid.to_owned(), visits: next, started });
         changed
     }
 
@@ -181,12 +196,13 @@ pub fn spawn(reader: Reader, stores: Stores, counts: Arc<Counts>, health: Health
                 .collect();
             let names: Vec<String> = pods.iter().filter_map(|p| p.metadata.name.clone()).collect();
             counts.retain(&names);
-            let results: Vec<(String, String, Result<u64, String>)> = futures::stream::iter(pods)
+            let results: Vec<(String, String, Instant, Result<u64, String>)> = futures::stream::iter(pods)
                 .map(|p| {
                     let reader = reader.clone();
                     async move {
                         let (name, uid) = (p.metadata.name.clone().unwrap_or_default(), p.metadata.uid.clone().unwrap_or_default());
-                        Ok::<_, ()>((name, uid, reader.read(&p).await))
+                        let started = Instant::now();
+                        Ok::<_, ()>((name, uid, started, reader.read(&p).await))
                     }
                 })
                 .buffer_unordered(CONCURRENCY)
@@ -194,8 +210,8 @@ pub fn spawn(reader: Reader, stores: Stores, counts: Arc<Counts>, health: Health
                 .await
                 .unwrap_or_default();
             let mut changed = false;
-            for (pod, uid, result) in results {
-                changed |= counts.record(&pod, &uid, result);
+            for (pod, uid, started, result) in results {
+                changed |= counts.record(&pod, &uid, started, result);
             }
             if changed {
                 health.bump();
@@ -211,25 +227,34 @@ mod tests {
     #[test]
     fn first_reading_is_not_highlighted_but_a_change_is() {
         let c = Counts::default();
-        assert!(c.record("web-0", "u1", Ok(3)));
+        assert!(c.record("web-0", "u1", Instant::now(), Ok(3)));
         assert_eq!(c.all()["web-0"].1, Visits::Count { value: 3, changed_at: 0 });
-        assert!(!c.record("web-0", "u1", Ok(3)), "same value: nothing to redraw");
-        assert!(c.record("web-0", "u1", Ok(4)));
+        assert!(!c.record("web-0", "u1", Instant::now(), Ok(3)), "same value: nothing to redraw");
+        assert!(c.record("web-0", "u1", Instant::now(), Ok(4)));
         assert!(matches!(c.all()["web-0"].1, Visits::Count { value: 4, changed_at } if changed_at > 0));
     }
 
     #[test]
     fn a_recreated_pod_starts_unread_so_its_first_reading_is_its_own() {
         let c = Counts::default();
-        c.record("web-1", "old", Ok(7));
-        assert!(c.record("web-1", "new", Ok(7)), "the new pod's reading is news even with the same value");
+        c.record("web-1", "old", Instant::now(), Ok(7));
+        assert!(c.record("web-1", "new", Instant::now(), Ok(7)), "the new pod's reading is news even with the same value");
         assert_eq!(c.all()["web-1"], ("new".to_owned(), Visits::Count { value: 7, changed_at: 0 }));
+    }
+
+    #[test]
+    fn a_slow_read_that_began_earlier_does_not_overwrite_a_newer_one() {
+        let c = Counts::default();
+        let (poller, visit) = (Instant::now(), Instant::now() + Duration::from_millis(1));
+        c.record("web-0", "u1", visit, Ok(1));
+        assert!(!c.record("web-0", "u1", poller, Err("no visits file yet".into())));
+        assert_eq!(c.all()["web-0"].1, Visits::Count { value: 1, changed_at: 0 });
     }
 
     #[test]
     fn errors_are_kept_as_words_not_zero() {
         let c = Counts::default();
-        c.record("web-2", "u2", Err("no visits file yet".into()));
+        c.record("web-2", "u2", Instant::now(), Err("no visits file yet".into()));
         assert_eq!(c.all()["web-2"].1, Visits::Error { message: "no visits file yet".into() });
         assert!(parse_count("12\n").is_ok_and(|n| n == 12));
         assert!(parse_count("twelve").is_err());

@@ -4,8 +4,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use app::backend::Backend;
-use app::model::Snapshot;
+use app::backend::{Backend, SharedBackend};
+use app::model::{Delta, Snapshot, Visits};
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::AttachParams;
+use server::publish::{Publisher, Subscription};
+use tokio::io::AsyncReadExt;
+use tokio::sync::{broadcast, watch as channel};
 use jiff::{SignedDuration, Timestamp};
 use k8s_openapi::api::apps::v1::StatefulSet;
 use kube::Api;
@@ -21,10 +26,16 @@ struct Lab {
     dashboard: Arc<Dashboard>,
     handle: Handle,
     state_dir: std::path::PathBuf,
+    client: kube::Client,
 }
 
 /// A practice cluster whose manual clock runs fast in the background, and a dashboard on it.
 async fn lab(read_only: bool) -> Lab {
+    lab_on(read_only, true).await
+}
+
+/// The same, with the dashboard believing it is (`practice`) or is not on the practice cluster.
+async fn lab_on(read_only: bool, practice: bool) -> Lab {
     let running = practice_cluster::start(Options { clock: Clock::manual(Timestamp::now()), ..Options::default() }).await.expect("start");
     let cluster = running.cluster.clone();
     tokio::spawn(async move {
@@ -35,6 +46,7 @@ async fn lab(read_only: bool) -> Lab {
         }
     });
     let client = server::connect::practice_client(&running.url()).expect("client");
+    let client_copy = client.clone();
     let health = Health::new();
     let stores = watch::start_all(&client, "default", &health);
     stores.ready().await.expect("stores");
@@ -42,9 +54,9 @@ async fn lab(read_only: bool) -> Lab {
     let reader = Reader { client: client.clone(), namespace: "default".into(), via: server::config::VisitsVia::Exec, file: "visits".into() };
     visits::spawn(reader.clone(), stores.clone(), counts.clone(), health.clone(), Duration::from_millis(200));
     let state_dir = std::env::temp_dir().join(format!("stslab-test-{}", uuid_like()));
-    let ctx = Context { namespace: "default".into(), domain: "cluster.local".into(), read_only, cluster: "practice".into(), practice: true };
+    let ctx = Context { namespace: "default".into(), domain: "cluster.local".into(), read_only, cluster: "practice".into(), practice };
     let dashboard = Arc::new(Dashboard::new(client, stores, counts, health, ctx, None, state_dir.clone()).reading_visits_with(reader));
-    Lab { running, handle: Handle(dashboard.clone()), dashboard, state_dir }
+    Lab { running, handle: Handle(dashboard.clone()), dashboard, state_dir, client: client_copy }
 }
 
 fn uuid_like() -> String {
@@ -195,11 +207,167 @@ async fn read_only_refuses_every_change() {
         lab.dashboard.delete_pod("web", "web-0").await.map(|_| ()),
         lab.dashboard.scale("web", "5").await.map(|_| ()),
         lab.dashboard.set_policy("web", "Parallel").await.map(|_| ()),
+        lab.dashboard.visit("web", "web-0").await.map(|_| ()),
+        lab.dashboard.fault("web", "web-0", "readiness", "break").await.map(|_| ()),
     ] {
         assert!(result.expect_err("read-only").to_string().contains("read-only"));
     }
     assert!(lab.handle.snapshot(None).expect("snapshot").read_only);
     let err = lab.dashboard.scale("web", "500").await.expect_err("read-only first");
     assert!(err.to_string().contains("read-only"));
+    let _ = std::fs::remove_dir_all(&lab.state_dir);
+}
+
+/// The page as a browser's live stream builds it: the first snapshot, then each delta.
+struct Viewer {
+    sub: Subscription,
+    page: Snapshot,
+    _stop: channel::Sender<bool>,
+}
+
+impl Viewer {
+    fn open(lab: &Lab) -> Viewer {
+        let (stop, shutdown) = channel::channel(false);
+        let backend: SharedBackend = Arc::new(lab.handle.clone());
+        let publisher = Publisher::new(backend, lab.dashboard.health.subscribe(), shutdown);
+        let sub = publisher.subscribe(None).expect("subscribe");
+        let mut page = Snapshot::default();
+        page.apply(parse(&sub.first.frame));
+        Viewer { sub, page, _stop: stop }
+    }
+
+    /// Follows the stream until the timeline has every one of `sentences` (each a part of one).
+    async fn until_told(&mut self, sentences: &[&str]) -> Vec<String> {
+        let told = |page: &Snapshot| page.timeline.iter().rev().map(|n| n.text.clone()).collect::<Vec<_>>();
+        for _ in 0..2_000 {
+            let texts = told(&self.page);
+            if sentences.iter().all(|s| texts.iter().any(|t| t.contains(s))) {
+                return texts;
+            }
+            match tokio::time::timeout(Duration::from_millis(50), self.sub.changes.recv()).await {
+                Ok(Ok(m)) => {
+                    self.page.apply(parse(&m.frame));
+                }
+                Ok(Err(broadcast::error::RecvError::Lagged(_))) => {
+                    self.page.apply(parse(&self.sub.feed.snapshot_frame().frame));
+                }
+                Ok(Err(broadcast::error::RecvError::Closed)) => break,
+                Err(_) => {}
+            }
+        }
+        panic!("the timeline never told {sentences:#?}; it told {:#?}", told(&self.page));
+    }
+}
+
+fn parse(frame: &[u8]) -> Delta {
+    let text = std::str::from_utf8(frame).expect("utf-8");
+    let json = text.strip_prefix("event: delta\ndata: ").expect("an SSE delta").trim_end();
+    serde_json::from_str(json).expect("a delta")
+}
+
+/// Runs `command` in `pod` and returns its output.
+async fn exec(lab: &Lab, pod: &str, command: &[&str]) -> String {
+    let api: Api<Pod> = Api::namespaced(lab.client.clone(), "default");
+    let mut process = api.exec(pod, command.iter().copied(), &AttachParams::default().stdout(true).stderr(true)).await.expect("exec");
+    let mut out = String::new();
+    if let Some(mut s) = process.stdout() {
+        s.read_to_string(&mut out).await.expect("stdout");
+    }
+    if let Some(mut s) = process.stderr() {
+        s.read_to_string(&mut out).await.expect("stderr");
+    }
+    let _ = process.join().await;
+    out
+}
+
+fn count(s: &Snapshot, pod: &str) -> Option<u64> {
+    s.pods.iter().find(|p| p.name == pod).and_then(|p| match p.visits {
+        Visits::Count { value, .. } => Some(value),
+        _ => None,
+    })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_visit_goes_through_the_pod_proxy_and_the_count_rises_at_once() {
+    let lab = lab(false).await;
+    until(&lab, "3 running pods", |s| all_running(s, 3)).await;
+    let first = lab.dashboard.visit("web", "web-0").await.expect("visit");
+    assert!(first.message.contains("This is visit number 1.") && first.message.ends_with("Its count is now 1."), "{first:?}");
+    assert_eq!(first.kubectl, ["kubectl get --raw /api/v1/namespaces/default/pods/web-0:8000/proxy/", "kubectl exec web-0 -n default -- cat visits"]);
+    // Read at once, not at the poller's next round.
+    assert_eq!(count(&lab.handle.snapshot(None).expect("snapshot"), "web-0"), Some(1));
+    let second = lab.dashboard.visit("web", "web-0").await.expect("visit");
+    assert!(second.message.ends_with("Its count is now 2."), "{second:?}");
+    let s = until(&lab, "web-1 read", |s| count(s, "web-1").is_some() || matches!(s.pods[1].visits, Visits::Error { .. })).await;
+    assert_ne!(count(&s, "web-1"), Some(2), "each pod keeps its own count");
+    let err = lab.dashboard.visit("web", "kube-dns").await.expect_err("not ours");
+    assert!(err.to_string().contains("is not a pod of StatefulSet web"), "{err}");
+    let _ = std::fs::remove_dir_all(&lab.state_dir);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn breaking_readiness_tells_the_story_and_dns_agrees_with_nslookup() {
+    let lab = lab(false).await;
+    until(&lab, "3 running pods", |s| all_running(s, 3)).await;
+    let mut viewer = Viewer::open(&lab);
+    let report = lab.dashboard.fault("web", "web-1", "readiness", "break").await.expect("break");
+    assert_eq!(report.kubectl, ["kubectl annotate pod web-1 -n default --overwrite stslab.dev/fail-readiness=true"]);
+    let told = viewer
+        .until_told(&[
+            "web-1's readiness probe failed (1/2): HTTP probe failed with statuscode: 500.",
+            "web-1 is no longer Ready (READY 0/1): its readiness probe failed 2 times in a row.",
+            "web-1 was taken out of Service web's endpoints because it is not Ready.",
+            "DNS withdrew web-1.web.default.svc.cluster.local",
+        ])
+        .await;
+    let at = |s: &str| told.iter().position(|t| t.contains(s)).expect(s);
+    assert!(at("(1/2)") < at("no longer Ready") && at("no longer Ready") < at("DNS withdrew"), "cause before effect: {told:#?}");
+    let record = |s: &Snapshot| s.dns.records.iter().find(|r| r.name == "web-1.web.default.svc.cluster.local").map(|r| r.published);
+    assert_eq!(record(&viewer.page), Some(false), "withheld on screen");
+    let answer = exec(&lab, "web-0", &["nslookup", "web-1.web"]).await;
+    assert!(answer.contains("NXDOMAIN"), "and withheld by the cluster's DNS: {answer}");
+
+    lab.dashboard.fault("web", "web-1", "readiness", "heal").await.expect("heal");
+    viewer.until_told(&["web-1 is Ready again (1/1)", "web-1 is in Service web's endpoints, so DNS answers web-1.web.default.svc.cluster.local"]).await;
+    assert_eq!(record(&viewer.page), Some(true));
+    let answer = exec(&lab, "web-0", &["nslookup", "web-1.web"]).await;
+    let ip = viewer.page.pods[1].ip.clone();
+    assert!(answer.contains(&format!("Address: {ip}")), "{answer}");
+    let _ = std::fs::remove_dir_all(&lab.state_dir);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_deleted_pod_is_told_back_with_the_same_claim_and_count() {
+    let lab = lab(false).await;
+    let before = until(&lab, "3 running pods", |s| all_running(s, 3)).await;
+    for _ in 0..2 {
+        lab.dashboard.visit("web", "web-1").await.expect("visit");
+    }
+    let mut viewer = Viewer::open(&lab);
+    lab.dashboard.delete_pod("web", "web-1").await.expect("delete");
+    let claim_uid = before.claims[1].uid.clone();
+    let told = viewer
+        .until_told(&[
+            "web-1 was deleted: it is Terminating, with 10 s (its grace period) to stop",
+            "The StatefulSet controller re-created web-1 with the same name",
+            &format!("web-1 mounted the same claim data-web-1 (UID {}, unchanged)", &claim_uid[..8]),
+            "web-1 is Ready again (1/1).",
+            "web-1's count is still 2",
+        ])
+        .await;
+    assert!(told.iter().any(|t| t.starts_with("web-1's IP changed") || t.starts_with("web-1 has IP")), "{told:#?}");
+    assert_eq!(viewer.page.claims[1].uid, claim_uid);
+    assert_eq!(count(&viewer.page, "web-1"), Some(2));
+    let _ = std::fs::remove_dir_all(&lab.state_dir);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn break_and_heal_are_refused_off_the_practice_cluster() {
+    let lab = lab_on(false, false).await;
+    until(&lab, "3 running pods", |s| all_running(s, 3)).await;
+    let err = app::error::ActionError::from(lab.dashboard.fault("web", "web-0", "app", "break").await.expect_err("not practice"));
+    assert_eq!(err.status(), 403, "{err}");
+    assert!(err.to_string().contains("only on the practice cluster"), "{err}");
+    assert!(!lab.handle.snapshot(None).expect("snapshot").practice);
     let _ = std::fs::remove_dir_all(&lab.state_dir);
 }

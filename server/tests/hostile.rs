@@ -108,7 +108,8 @@ async fn hostile_inputs_get_a_4xx_and_change_nothing() {
     let sts_api: Api<StatefulSet> = Api::namespaced(client.clone(), "default");
     let pods_api: Api<Pod> = Api::namespaced(client.clone(), "default");
     let spec_of = |s: StatefulSet| serde_json::to_value(s.spec).expect("json");
-    let pods_of = |l: kube::api::ObjectList<Pod>| l.items.into_iter().map(|p| p.metadata.uid.unwrap_or_default()).collect::<Vec<_>>();
+    // Each pod's UID and annotations: nothing deleted, no fault switched on.
+    let pods_of = |l: kube::api::ObjectList<Pod>| l.items.into_iter().map(|p| (p.metadata.uid.unwrap_or_default(), p.metadata.annotations)).collect::<Vec<_>>();
     let spec_before = spec_of(sts_api.get("web").await.expect("sts"));
     let pods_before = pods_of(pods_api.list(&ListParams::default()).await.expect("pods"));
 
@@ -121,12 +122,20 @@ async fn hostile_inputs_get_a_4xx_and_change_nothing() {
         requests.push(("scale", form(&[("statefulset", n), ("replicas", "1")])));
         requests.push(("set-policy", form(&[("statefulset", n), ("policy", "Parallel")])));
         requests.push(("set-policy", form(&[("statefulset", "web"), ("policy", n)])));
+        requests.push(("visit", form(&[("statefulset", n), ("pod", "web-0")])));
+        requests.push(("visit", form(&[("statefulset", "web"), ("pod", n)])));
+        requests.push(("fault", form(&[("statefulset", n), ("pod", "web-0"), ("fault", "readiness"), ("action", "break")])));
+        requests.push(("fault", form(&[("statefulset", "web"), ("pod", n), ("fault", "readiness"), ("action", "break")])));
+        requests.push(("fault", form(&[("statefulset", "web"), ("pod", "web-0"), ("fault", n), ("action", "break")])));
+        requests.push(("fault", form(&[("statefulset", "web"), ("pod", "web-0"), ("fault", "app"), ("action", n)])));
     }
     for n in &numbers {
         requests.push(("scale", form(&[("statefulset", "web"), ("replicas", n)])));
     }
     requests.push(("scale", "statefulset=web".to_owned()));
     requests.push(("delete-pod", "garbage=%%%".to_owned()));
+    requests.push(("visit", "statefulset=web".to_owned()));
+    requests.push(("fault", "statefulset=web&pod=web-0&fault=readiness".to_owned()));
     assert!(requests.len() > 2_000, "{} requests", requests.len());
 
     for (action, body) in &requests {
@@ -151,7 +160,7 @@ async fn hostile_inputs_get_a_4xx_and_change_nothing() {
 
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(spec_of(sts_api.get("web").await.expect("sts")), spec_before, "the StatefulSet is unchanged");
-    assert_eq!(pods_of(pods_api.list(&ListParams::default()).await.expect("pods")), pods_before, "no pod was deleted");
+    assert_eq!(pods_of(pods_api.list(&ListParams::default()).await.expect("pods")), pods_before, "no pod was deleted or broken");
     assert_eq!(std::fs::read_dir(&state_dir).expect("dir").count(), 0, "nothing saved");
     assert!(sentinel.exists(), "no file outside the state directory was touched");
     let _ = std::fs::remove_dir_all(&base);

@@ -179,6 +179,18 @@ async fn the_presenter_acts_and_each_failure_gets_its_own_status() {
     // Arguments that do not decode are the caller's fault, not a 500.
     let (status, _, text) = send(&lab.app, presenter(post("/api/fn/delete-pod")), "statefulset=web").await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{text}");
+    for (uri, body) in [("/api/fn/visit", "statefulset=web"), ("/api/fn/fault", "statefulset=web&pod=web-0&fault=app"), ("/api/fn/fault", "%%%")] {
+        let (status, _, text) = send(&lab.app, presenter(post(uri)), body).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{uri} {body}: {text}");
+    }
+    assert!(!lab.fake.calls.lock().expect("lock").iter().any(|c| c.starts_with("visit") || c.starts_with("break")), "nothing undecodable reached the backend");
+    // The presenter's visit and fault reach the backend and come back as sent.
+    let (status, _, text) = send(&lab.app, presenter(post(ACTIONS[3].0)), ACTIONS[3].1).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    assert!(text.contains("its count is now 4."), "{text}");
+    let (status, _, text) = send(&lab.app, presenter(post(ACTIONS[4].0)), ACTIONS[4].1).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{text}");
+    assert!(lab.fake.calls.lock().expect("lock").contains(&"break readiness of web-0".to_owned()));
 }
 
 #[tokio::test]

@@ -1,141 +1,129 @@
-//! The DNS panel: records a Service publishes, derived from its EndpointSlices the
-//! way cluster DNS does, keeping not-ready endpoints as withheld records.
+//! The DNS panel: the records a Service gives, published and withheld, from the same
+//! derivation the practice cluster's resolver answers with
+//! ([`practice_cluster::dns::service_entries`]), so the screen never contradicts
+//! `nslookup`.
 
 use std::sync::Arc;
 
 use app::model::{DnsRecord, DnsView};
 use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::discovery::v1::EndpointSlice;
+use practice_cluster::dns::{Record, service_entries};
 
 /// The DNS panel for `svc` (the StatefulSet's governing Service) given all slices.
-pub fn dns_view(svc: Option<&Service>, slices: &[Arc<EndpointSlice>], namespace: &str, domain: &str) -> DnsView {
+pub fn dns_view(svc: Option<&Service>, slices: &[Arc<EndpointSlice>], domain: &str) -> DnsView {
     let Some(svc) = svc else {
         return DnsView { domain: domain.to_owned(), ..Default::default() };
     };
-    let name = svc.metadata.name.clone().unwrap_or_default();
     let spec = svc.spec.as_ref();
-    let headless = spec.and_then(|s| s.cluster_ip.as_deref()) == Some("None");
-    let publish_not_ready = spec.and_then(|s| s.publish_not_ready_addresses).unwrap_or(false);
-    let zone = format!("{name}.{namespace}.svc.{domain}");
-    let mut records = Vec::new();
-    if !headless {
-        let ip = spec.and_then(|s| s.cluster_ip.clone()).unwrap_or_default();
-        records.push(DnsRecord { name: zone, type_: "A".into(), value: ip, published: true, pod: None });
-        return DnsView { service: Some(name), headless, publish_not_ready, domain: domain.to_owned(), records };
+    let records = service_entries(svc, slices, domain)
+        .into_iter()
+        .map(|e| {
+            let (name, type_, value) = match e.record {
+                Record::A { name, ip } => (name, "A", ip.to_string()),
+                Record::Srv { name, priority, weight, port, target } => (name, "SRV", format!("{priority} {weight} {port} {target}.")),
+            };
+            DnsRecord { name, type_: type_.to_owned(), value, published: e.published, pod: e.pod }
+        })
+        .collect();
+    DnsView {
+        service: svc.metadata.name.clone(),
+        headless: spec.and_then(|s| s.cluster_ip.as_deref()) == Some("None"),
+        publish_not_ready: spec.and_then(|s| s.publish_not_ready_addresses).unwrap_or(false),
+        domain: domain.to_owned(),
+        records,
     }
-    let mine = slices.iter().filter(|s| {
-        s.metadata.labels.as_ref().and_then(|l| l.get("kubernetes.io/service-name")) == Some(&name)
-            && s.address_type == "IPv4"
-    });
-    // (hostname or dashed IP, ip, ready, pod)
-    let mut endpoints: Vec<(String, String, bool, Option<String>)> = Vec::new();
-    let mut ports: Vec<(String, String, i32)> = Vec::new();
-    for slice in mine {
-        for p in slice.ports.iter().flatten() {
-            if let (Some(n), Some(port)) = (p.name.clone().filter(|n| !n.is_empty()), p.port) {
-                let proto = p.protocol.clone().unwrap_or_else(|| "TCP".into()).to_lowercase();
-                if !ports.iter().any(|(pn, pp, _)| *pn == n && *pp == proto) {
-                    ports.push((n, proto, port));
-                }
-            }
-        }
-        for e in &slice.endpoints {
-            let ready = e.conditions.as_ref().and_then(|c| c.ready).unwrap_or(true);
-            let pod = e.target_ref.as_ref().filter(|t| t.kind.as_deref() == Some("Pod")).and_then(|t| t.name.clone());
-            for ip in &e.addresses {
-                let host = e.hostname.clone().unwrap_or_else(|| ip.replace('.', "-"));
-                endpoints.push((host, ip.clone(), ready, pod.clone()));
-            }
-        }
-    }
-    endpoints.sort();
-    let ready_ips: Vec<&str> = endpoints.iter().filter(|e| e.2).map(|e| e.1.as_str()).collect();
-    records.push(DnsRecord {
-        name: zone.clone(),
-        type_: "A".into(),
-        value: if ready_ips.is_empty() { "NXDOMAIN (no ready endpoints)".into() } else { ready_ips.join(", ") },
-        published: !ready_ips.is_empty(),
-        pod: None,
-    });
-    for (host, ip, ready, pod) in &endpoints {
-        records.push(DnsRecord { name: format!("{host}.{zone}"), type_: "A".into(), value: ip.clone(), published: *ready, pod: pod.clone() });
-    }
-    let weight = 100 / ready_ips.len().max(1);
-    for (port_name, proto, port) in &ports {
-        for (host, _, ready, pod) in &endpoints {
-            records.push(DnsRecord {
-                name: format!("_{port_name}._{proto}.{zone}"),
-                type_: "SRV".into(),
-                value: format!("0 {weight} {port} {host}.{zone}."),
-                published: *ready,
-                pod: pod.clone(),
-            });
-        }
-    }
-    DnsView { service: Some(name), headless, publish_not_ready, domain: domain.to_owned(), records }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use k8s_openapi::api::core::v1::ServiceSpec;
+    use k8s_openapi::api::core::v1::{ObjectReference, ServicePort, ServiceSpec};
     use k8s_openapi::api::discovery::v1::{Endpoint, EndpointConditions, EndpointPort};
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-    fn headless() -> Service {
+    fn service(cluster_ip: &str) -> Service {
         Service {
-            metadata: ObjectMeta { name: Some("web".into()), ..Default::default() },
-            spec: Some(ServiceSpec { cluster_ip: Some("None".into()), ..Default::default() }),
+            metadata: ObjectMeta { name: Some("web".into()), namespace: Some("default".into()), ..Default::default() },
+            spec: Some(ServiceSpec {
+                cluster_ip: Some(cluster_ip.into()),
+                ports: Some(vec![ServicePort { name: Some("http".into()), port: 80, ..Default::default() }]),
+                ..Default::default()
+            }),
             ..Default::default()
         }
     }
 
-    fn endpoint(host: &str, ip: &str, ready: bool) -> Endpoint {
+    fn endpoint(pod: &str, ip: &str, ready: bool) -> Endpoint {
         Endpoint {
             addresses: vec![ip.into()],
-            hostname: Some(host.into()),
+            hostname: Some(pod.into()),
             conditions: Some(EndpointConditions { ready: Some(ready), serving: Some(ready), terminating: Some(false) }),
+            target_ref: Some(ObjectReference { kind: Some("Pod".into()), name: Some(pod.into()), ..Default::default() }),
             ..Default::default()
         }
     }
 
-    fn slice(endpoints: Vec<Endpoint>) -> Arc<EndpointSlice> {
-        Arc::new(EndpointSlice {
+    /// web-0 ready, web-1 not ready.
+    fn slices() -> Vec<Arc<EndpointSlice>> {
+        vec![Arc::new(EndpointSlice {
             metadata: ObjectMeta {
                 name: Some("web-abcde".into()),
+                namespace: Some("default".into()),
                 labels: Some([("kubernetes.io/service-name".to_owned(), "web".to_owned())].into()),
                 ..Default::default()
             },
             address_type: "IPv4".into(),
-            endpoints,
+            endpoints: vec![endpoint("web-0", "10.244.0.2", true), endpoint("web-1", "10.244.0.3", false)],
             ports: Some(vec![EndpointPort { name: Some("http".into()), port: Some(8000), protocol: Some("TCP".into()), app_protocol: None }]),
-        })
+        })]
+    }
+
+    fn rows(v: &DnsView) -> Vec<(&str, &str, &str, bool)> {
+        v.records.iter().map(|r| (r.name.as_str(), r.type_.as_str(), r.value.as_str(), r.published)).collect()
+    }
+
+    /// What the practice cluster's resolver answers for the same objects, as rows.
+    fn resolver(svc: &Service) -> Vec<String> {
+        practice_cluster::dns::service_records(svc, &slices(), "cluster.local").iter().map(|r| r.name().to_owned()).collect()
     }
 
     #[test]
-    fn not_ready_endpoints_are_withheld_from_every_record() {
-        let slices = [slice(vec![endpoint("web-0", "10.244.0.2", true), endpoint("web-1", "10.244.0.3", false)])];
-        let v = dns_view(Some(&headless()), &slices, "default", "cluster.local");
-        let find = |name: &str, ty: &str| v.records.iter().filter(|r| r.name == name && r.type_ == ty).cloned().collect::<Vec<_>>();
-        let svc = &find("web.default.svc.cluster.local", "A")[0];
-        assert_eq!((svc.value.as_str(), svc.published), ("10.244.0.2", true));
-        let web1 = &find("web-1.web.default.svc.cluster.local", "A")[0];
-        assert!(!web1.published);
-        let srv = find("_http._tcp.web.default.svc.cluster.local", "SRV");
-        assert_eq!(srv.len(), 2);
-        assert!(srv.iter().any(|r| r.published && r.value == "0 100 8000 web-0.web.default.svc.cluster.local."));
+    fn a_headless_service_publishes_ready_pods_and_withholds_the_others() {
+        let svc = service("None");
+        let v = dns_view(Some(&svc), &slices(), "cluster.local");
+        assert!(v.headless);
+        assert_eq!(rows(&v), [
+            ("web.default.svc.cluster.local", "A", "10.244.0.2", true),
+            ("web.default.svc.cluster.local", "A", "10.244.0.3", false),
+            ("web-0.web.default.svc.cluster.local", "A", "10.244.0.2", true),
+            ("web-1.web.default.svc.cluster.local", "A", "10.244.0.3", false),
+            ("_http._tcp.web.default.svc.cluster.local", "SRV", "0 100 8000 web-0.web.default.svc.cluster.local.", true),
+            ("_http._tcp.web.default.svc.cluster.local", "SRV", "0 50 8000 web-1.web.default.svc.cluster.local.", false),
+        ]);
+        assert_eq!(v.records[3].pod.as_deref(), Some("web-1"));
+        let published: Vec<&str> = v.records.iter().filter(|r| r.published).map(|r| r.name.as_str()).collect();
+        assert_eq!(published, resolver(&svc), "the screen shows what the resolver answers");
     }
 
     #[test]
-    fn no_ready_endpoint_means_nxdomain_for_the_service_name() {
-        let slices = [slice(vec![endpoint("web-0", "10.244.0.2", false)])];
-        let v = dns_view(Some(&headless()), &slices, "default", "cluster.local");
-        assert!(!v.records[0].published);
+    fn a_cluster_ip_service_answers_its_ip_and_still_names_each_endpoint() {
+        let svc = service("10.96.0.50");
+        let v = dns_view(Some(&svc), &slices(), "cluster.local");
+        assert!(!v.headless);
+        assert_eq!(rows(&v), [
+            ("web.default.svc.cluster.local", "A", "10.96.0.50", true),
+            ("_http._tcp.web.default.svc.cluster.local", "SRV", "0 100 80 web.default.svc.cluster.local.", true),
+            ("web-0.web.default.svc.cluster.local", "A", "10.244.0.2", true),
+            ("web-1.web.default.svc.cluster.local", "A", "10.244.0.3", false),
+        ]);
+        let published: Vec<&str> = v.records.iter().filter(|r| r.published).map(|r| r.name.as_str()).collect();
+        assert_eq!(published, resolver(&svc));
     }
 
     #[test]
     fn missing_service_publishes_nothing() {
-        let v = dns_view(None, &[], "default", "cluster.local");
+        let v = dns_view(None, &[], "cluster.local");
         assert!(v.service.is_none() && v.records.is_empty());
     }
 }

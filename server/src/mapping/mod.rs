@@ -92,7 +92,7 @@ pub fn snapshot(
     snap.claims = storage::claims(&sts, &stores.claims.state(), &stores.volumes.state(), &pods);
     let service = sts.spec.as_ref().map(|s| s.service_name.clone().unwrap_or_default()).unwrap_or_default();
     let svc = stores.services.state().into_iter().find(|s| s.metadata.name.as_deref() == Some(service.as_str()));
-    snap.dns = dns::dns_view(svc.as_deref(), &stores.slices.state(), &ctx.namespace, &ctx.domain);
+    snap.dns = dns::dns_view(svc.as_deref(), &stores.slices.state(), &ctx.domain);
     snap.statefulset = Some(statefulset::statefulset_view(&sts));
     snap
 }

@@ -268,3 +268,140 @@ fn init_failure(pod: &Pod) -> Option<String> {
         Some(format!("init container {} exited with code {}; the app starts only after every init container succeeds", s.name, t.exit_code))
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use app::model::ProbeState;
+    use serde_json::json;
+
+    use super::*;
+    use crate::mapping::pods::{not_running as pod_not_running, pod_view};
+
+    /// `2026-01-01T00:00:<s>Z`.
+    fn at(s: u32) -> String {
+        format!("2026-01-01T00:{:02}:{:02}Z", s / 60, s % 60)
+    }
+
+    fn t0() -> i64 {
+        "2026-01-01T00:00:00Z".parse::<jiff::Timestamp>().map_or(0, |t| t.as_second())
+    }
+
+    /// Pod `web-0` with one container `app` (liveness and readiness probes on /healthz),
+    /// its container status `status`, and the Ready condition since `ready_since`.
+    fn pod(status: serde_json::Value, ready_since: Option<u32>) -> Pod {
+        let probe = json!({"httpGet": {"path": "/healthz", "port": 8000}, "failureThreshold": 3});
+        let conditions = match ready_since {
+            Some(s) => json!([{"type": "Ready", "status": "True", "lastTransitionTime": at(s)}]),
+            None => json!([{"type": "Ready", "status": "False", "lastTransitionTime": at(0)}]),
+        };
+        serde_json::from_value(json!({
+            "metadata": {"name": "web-0", "uid": "pod-uid", "creationTimestamp": at(0)},
+            "spec": {"nodeName": "node-1", "containers": [{"name": "app", "image": "lab", "livenessProbe": probe, "readinessProbe": probe}]},
+            "status": {"phase": "Running", "podIP": "10.244.0.5", "conditions": conditions, "containerStatuses": [status]}
+        }))
+        .expect("pod")
+    }
+
+    fn running(since: u32, ready: bool, restarts: i32) -> serde_json::Value {
+        json!({"name": "app", "image": "lab", "imageID": "", "ready": ready, "started": true, "restartCount": restarts,
+               "state": {"running": {"startedAt": at(since)}}})
+    }
+
+    fn event(reason: &str, message: &str, count: i32, first: u32, last: u32) -> Arc<Event> {
+        Arc::new(
+            serde_json::from_value(json!({
+                "metadata": {"name": format!("web-0.{reason}{first}")},
+                "involvedObject": {"kind": "Pod", "name": "web-0", "uid": "pod-uid", "fieldPath": "spec.containers{app}"},
+                "reason": reason, "message": message, "count": count, "type": "Warning",
+                "firstTimestamp": at(first), "lastTimestamp": at(last)
+            }))
+            .expect("event"),
+        )
+    }
+
+    fn states(p: &Pod, events: &[Arc<Event>]) -> (ProbeState, ProbeState) {
+        let v = pod_view(p, "web", events, Default::default());
+        let find = |kind: &str| v.containers[0].probes.iter().find(|p| p.kind == kind).map(|p| p.state.clone()).expect("probe");
+        (find("liveness"), find("readiness"))
+    }
+
+    #[test]
+    fn a_crashing_app_is_a_crash_with_its_exit_code_and_its_probes_say_they_do_not_run() {
+        let p = pod(
+            json!({"name": "app", "image": "lab", "imageID": "", "ready": false, "started": false, "restartCount": 3,
+                   "state": {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 40s restarting failed container"}},
+                   "lastState": {"terminated": {"exitCode": 1, "reason": "Error", "startedAt": at(10), "finishedAt": at(11)}}}),
+            None,
+        );
+        let why = "the app exited with code 1 (Error); the kubelet waits longer after each restart before starting it again (CrashLoopBackOff)";
+        let not_running = ProbeState::NotRunning { reason: why.to_owned() };
+        assert_eq!(states(&p, &[]), (not_running.clone(), not_running));
+        let v = pod_view(&p, "web", &[], Default::default());
+        let crash = v.containers[0].crash.clone().expect("a crash");
+        assert_eq!((crash.reason.as_str(), crash.exit_code, crash.back_off, crash.previous), ("Error", 1, true, false));
+        assert_eq!(crash.finished_at, t0() + 11);
+        // The visits cell says the same, not "pod is not running (Running)".
+        assert_eq!(pod_not_running(&p).as_deref(), Some(why));
+    }
+
+    #[test]
+    fn a_readiness_probe_failing_on_a_ready_pod_counts_up_to_the_threshold() {
+        let p = pod(running(0, true, 0), Some(5));
+        let failing = event("Unhealthy", "Readiness probe failed: HTTP probe failed with statuscode: 500", 2, 20, 30);
+        let message = "HTTP probe failed with statuscode: 500".to_owned();
+        assert_eq!(states(&p, &[failing]), (ProbeState::Passing, ProbeState::Failing { failures: 2, threshold: 3, message: message.clone() }));
+        // Not Ready any more: the kubelet reached the threshold.
+        let p = pod(running(0, false, 0), None);
+        let failing = event("Unhealthy", "Readiness probe failed: HTTP probe failed with statuscode: 500", 7, 20, 90);
+        assert_eq!(states(&p, &[failing]).1, ProbeState::Failing { failures: 3, threshold: 3, message });
+        // Failures from before it became Ready again are history.
+        let p = pod(running(0, true, 0), Some(100));
+        let old = event("Unhealthy", "Readiness probe failed: HTTP probe failed with statuscode: 500", 7, 20, 90);
+        assert_eq!(states(&p, &[old]).1, ProbeState::Passing);
+    }
+
+    #[test]
+    fn a_container_restarted_for_liveness_is_not_a_crash_and_its_new_instance_starts_clean() {
+        let mut status = running(40, true, 1);
+        status["lastState"] = json!({"terminated": {"exitCode": 137, "reason": "Error", "startedAt": at(0), "finishedAt": at(30)}});
+        let p = pod(status, Some(41));
+        let events = [
+            event("Unhealthy", "Liveness probe failed: HTTP probe failed with statuscode: 500", 3, 10, 30),
+            event("Killing", "Container app failed liveness probe, will be restarted", 1, 30, 30),
+        ];
+        assert_eq!(states(&p, &events), (ProbeState::Passing, ProbeState::Passing));
+        assert_eq!(pod_view(&p, "web", &events, Default::default()).containers[0].crash, None);
+        // While it is failing, before the restart: n of the threshold.
+        let p = pod(running(0, true, 0), Some(1));
+        let failing = event("Unhealthy", "Liveness probe failed: HTTP probe failed with statuscode: 500", 2, 10, 20);
+        assert!(matches!(states(&p, &[failing]).0, ProbeState::Failing { failures: 2, threshold: 3, .. }));
+    }
+
+    #[test]
+    fn probes_that_have_not_run_say_so() {
+        let mut status = running(0, false, 0);
+        status["started"] = json!(false);
+        let p = pod(status, None);
+        assert_eq!(states(&p, &[]), (ProbeState::NotYetRun, ProbeState::NotYetRun));
+        let p = pod(running(0, false, 0), None);
+        assert_eq!(states(&p, &[]).1, ProbeState::NotYetRun, "running and started, readiness not passed yet, no failure reported");
+    }
+
+    #[test]
+    fn a_failed_init_container_is_named_in_words() {
+        let mut p = pod(json!({"name": "app", "image": "lab", "imageID": "", "ready": false, "restartCount": 0, "state": {"waiting": {"reason": "PodInitializing"}}}), None);
+        if let Some(s) = p.status.as_mut() {
+            s.init_container_statuses = Some(vec![
+                serde_json::from_value(json!({"name": "setup", "image": "busybox", "imageID": "", "ready": false, "restartCount": 0,
+                    "state": {"terminated": {"exitCode": 2, "reason": "Error"}}}))
+                .expect("init status"),
+            ]);
+        }
+        assert_eq!(
+            pod_not_running(&p).as_deref(),
+            Some("init container setup exited with code 2; the app starts only after every init container succeeds")
+        );
+    }
+}
