@@ -64,8 +64,9 @@ fn PodPart(
                 <span data-testid="status" class=format!("status {}", status_class(&pod.status))>{pod.status.clone()}</span>
             </h3>
             <p class="facts-line">
-                "READY " <b data-testid="ready">{pod.ready.clone()}</b>
-                " · restarts " <b data-testid="restarts">{pod.restarts}</b>
+                <span class="pair">"READY " <b data-testid="ready">{pod.ready.clone()}</b></span>
+                " "
+                <span class="pair">"restarts " <b data-testid="restarts">{pod.restarts}</b></span>
             </p>
             <p class="facts-line">"IP " <span class="mono" data-testid="ip">{ip}</span></p>
             {crashed.map(|c| view! { <p class="crash" data-testid="crash">{c}</p> })}
@@ -199,5 +200,6 @@ fn DnsPart(
 /// A DNS name that may wrap only after its dots: `web-0.web.` / `default.svc.` / `cluster.local`.
 fn dotted(name: &str) -> impl IntoView + use<> {
     let labels: Vec<String> = name.split_inclusive('.').map(str::to_owned).collect();
-    labels.into_iter().map(|l| view! { {l}<wbr/> }).collect_view()
+    // Each label in its own element: bare text nodes next to each other do not survive hydration.
+    labels.into_iter().map(|l| view! { <span>{l}</span><wbr/> }).collect_view()
 }
