@@ -167,7 +167,7 @@ fn ClaimParts(
         </div>
         <div class="link" aria-hidden="true">"↓ bound to"</div>
         <div class="part volume" data-testid="volume">
-            <p class="clip"><span class="tag">"volume"</span>" "<span class="mono" title=volume.clone()>{volume.clone()}</span></p>
+            <p class="clip"><span class="tag">"volume"</span><span class="mono name" title=volume.clone()>{volume.clone()}</span></p>
             <p class="facts-line">{details}</p>
         </div>
     }
