@@ -77,9 +77,11 @@ pub fn lanes(pods: &[PodView], claims: &[ClaimView], dns: &DnsView, namespace: &
         .collect()
 }
 
-/// The pod's A record, from the same records the DNS panel lists.
+/// The pod's own A record (`<pod>.<service>…`), from the same records the DNS panel
+/// lists; the Service's name is attributed to every pod behind it, and is not the pod's.
 fn pod_dns(pod: &str, dns: &DnsView, namespace: &str) -> LaneDns {
-    let record = dns.records.iter().find(|r| r.type_ == "A" && r.pod.as_deref() == Some(pod));
+    let own = format!("{pod}.");
+    let record = dns.records.iter().find(|r| r.type_ == "A" && r.pod.as_deref() == Some(pod) && r.name.starts_with(&own));
     match (record, &dns.service) {
         (Some(r), _) if r.published => LaneDns::Published { name: r.name.clone() },
         (Some(r), _) => LaneDns::Withheld { name: r.name.clone() },
@@ -166,7 +168,9 @@ mod tests {
         let pods = [pod(0), pod(2), pod(10)];
         let claims = [claim(10, true), claim(0, true), claim(2, true)];
         let srv = DnsRecord { type_: "SRV".into(), pod: Some("web-2".into()), ..a(2, true) };
-        let dns = headless(vec![srv, a(0, true), a(2, false), a(10, true)]);
+        // The Service's own name answers with every ready pod's IP, each attributed to its pod.
+        let service = DnsRecord { name: "web.default.svc.cluster.local".into(), ..a(0, true) };
+        let dns = headless(vec![service, srv, a(0, true), a(2, false), a(10, true)]);
         let got = lanes(&pods, &claims, &dns, "default");
         let summary: Vec<_> = got
             .iter()

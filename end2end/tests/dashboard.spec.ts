@@ -12,7 +12,10 @@ test.beforeEach(async ({ page, request }) => {
 test("the page is rendered on the server, hydrates, and every panel shows the lab's 3 pods", async ({ page, request }) => {
   // Before any script runs, the server-rendered HTML already has the pods.
   const html = await (await request.get("/")).text();
-  for (const pod of ["web-0", "web-1", "web-2"]) expect(html).toContain(`pod-${pod}`);
+  for (const n of [0, 1, 2]) {
+    expect(html).toContain(`data-testid="lane-${n}"`);
+    expect(html).toContain(`>web-${n}</span>`);
+  }
 
   await page.goto("/");
   await hydrated(page);
@@ -130,6 +133,7 @@ test("the audience sees the same live page with no controls at all", async ({ br
 test("switching the policy changes the label and leaves pods and counts untouched", async ({ page, request }) => {
   await page.goto("/");
   await hydrated(page);
+  await openDetails(page);
   await visit(request, "web-2");
   await expect(page.getByTestId("pod-web-2").getByTestId("visits")).toHaveText(/^\d+$/);
   const before = await snapshot(request);
@@ -166,6 +170,7 @@ for (const policy of ["OrderedReady", "Parallel"]) {
     await expect(page.getByTestId("pod-web-4")).toBeVisible({ timeout: 60_000 });
     const web3ReadyOnScreen = (await page.getByTestId("pod-web-3").getByTestId("ready").innerText()) === "1/1";
     await page.screenshot({ path: `${shots}/scale-${policy}-1280x720.png` });
+    await page.getByTestId("view-lanes").click();
     await allReady(page, 5);
     // The cluster's own record of the order: when web-4 was created versus when web-3 became Ready.
     const web4Created = Date.parse((await pod(request, "web-4")).metadata.creationTimestamp);
