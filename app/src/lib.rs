@@ -11,6 +11,7 @@ pub mod age;
 pub mod backend;
 pub mod components;
 pub mod error;
+pub mod lanes;
 pub mod live;
 pub mod model;
 pub mod pages;
@@ -19,6 +20,8 @@ use leptos::prelude::*;
 use leptos_meta::{Link, MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::{SsrMode, StaticSegment};
 use leptos_router::components::{Route, Router, Routes};
+
+use crate::components::theme;
 
 /// The HTML document around the app, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -39,14 +42,17 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-/// The application: one routed page, the dashboard.
+/// The application: one routed page, the dashboard, in the theme this browser chose.
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    let theme = RwSignal::new(theme::chosen());
+    provide_context(theme);
     view! {
         <Stylesheet id="leptos" href="/pkg/stslab.css"/>
         <Title text="StatefulSet Lab"/>
         <Link rel="icon" type_="image/svg+xml" href="/favicon.svg"/>
+        <div class="app" data-theme=move || theme.get().id() data-testid="app">
         <Router>
             <Routes fallback=|| view! { <p class="not-found">"Page not found."</p> }>
                 // Async: the server waits for the snapshot, so the first paint is complete HTML
@@ -54,6 +60,7 @@ pub fn App() -> impl IntoView {
                 <Route path=StaticSegment("") view=pages::dashboard::Dashboard ssr=SsrMode::Async/>
             </Routes>
         </Router>
+        </div>
     }
 }
 

@@ -28,6 +28,10 @@ pub struct LiveView {
     pub last_message_ms: RwSignal<f64>,
     /// Whether the tables show every row, not the first [`PAGE_ROWS`].
     pub show_all: RwSignal<bool>,
+    /// Which view is on screen: the ordinal lanes (default) or the Details tables.
+    pub details: RwSignal<bool>,
+    /// Whether the keyboard shortcuts are listed (the `?` key).
+    pub help: RwSignal<bool>,
     /// This viewer's role.
     pub role: Role,
     /// Whether this viewer gets the buttons (the presenter, unless read-only).
@@ -103,6 +107,8 @@ impl LiveView {
             stream_up: RwSignal::new(true),
             last_message_ms: RwSignal::new(0.0),
             show_all: RwSignal::new(false),
+            details: RwSignal::new(false),
+            help: RwSignal::new(false),
             role,
             controls,
             owner: StoredValue::new(Owner::current().unwrap_or_default()),

@@ -37,14 +37,20 @@ export async function snapshot(request: APIRequestContext) {
   return res.json();
 }
 
-/** Waits until the page shows exactly `n` pods, all Running and Ready. */
+/** Waits until the lanes show exactly `n` pods, all Running and Ready. */
 export async function allReady(page: Page, n: number) {
-  const rows = page.locator('[data-testid="pods-panel"] tbody tr');
-  await expect(rows).toHaveCount(n, { timeout: 60_000 });
+  const pods = page.getByTestId("lanes").getByTestId("pod-name");
+  await expect(pods).toHaveCount(n, { timeout: 60_000 });
   for (let i = 0; i < n; i++) {
-    await expect(page.getByTestId(`pod-web-${i}`).getByTestId("ready")).toHaveText("1/1", { timeout: 60_000 });
-    await expect(page.getByTestId(`pod-web-${i}`).getByTestId("status")).toHaveText("Running");
+    await expect(page.getByTestId(`lane-${i}`).getByTestId("ready")).toHaveText("1/1", { timeout: 60_000 });
+    await expect(page.getByTestId(`lane-${i}`).getByTestId("status")).toHaveText("Running");
   }
+}
+
+/** Opens the Details view (today's tables) with its button. */
+export async function openDetails(page: Page) {
+  await page.getByTestId("view-details").click();
+  await expect(page.getByTestId("details")).toBeVisible();
 }
 
 /** Waits for hydration: the live stream has delivered and buttons respond. */

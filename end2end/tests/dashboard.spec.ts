@@ -1,7 +1,7 @@
 // What a class sees on the projector, checked in Chromium against the built site on
 // the practice cluster.
 import { expect, test } from "@playwright/test";
-import { allReady, annotate, asPresenter, hydrated, pod, readyAt, reset, snapshot, visit } from "./cluster";
+import { allReady, annotate, asPresenter, hydrated, openDetails, pod, readyAt, reset, snapshot, visit } from "./cluster";
 
 const shots = "test-results/screenshots";
 
@@ -12,7 +12,10 @@ test.beforeEach(async ({ page, request }) => {
 test("the page is rendered on the server, hydrates, and every panel shows the lab's 3 pods", async ({ page, request }) => {
   // Before any script runs, the server-rendered HTML already has the pods.
   const html = await (await request.get("/")).text();
-  for (const pod of ["web-0", "web-1", "web-2"]) expect(html).toContain(`pod-${pod}`);
+  for (const n of [0, 1, 2]) {
+    expect(html).toContain(`data-testid="lane-${n}"`);
+    expect(html).toContain(`>web-${n}</span>`);
+  }
 
   await page.goto("/");
   await hydrated(page);
@@ -20,6 +23,7 @@ test("the page is rendered on the server, hydrates, and every panel shows the la
   await expect(page.getByTestId("policy")).toHaveText("OrderedReady");
   await expect(page.getByTestId("sts-ready")).toHaveText("3/3");
   await allReady(page, 3);
+  await openDetails(page);
   for (const n of [0, 1, 2]) {
     await expect(page.getByTestId(`claim-data-web-${n}`)).toContainText("Bound");
     await expect(page.getByTestId(`probes-web-${n}`)).toContainText("readiness");
@@ -34,6 +38,7 @@ test("the page is rendered on the server, hydrates, and every panel shows the la
 test("visiting one pod through the proxy raises only that pod's count on screen", async ({ page, request }) => {
   await page.goto("/");
   await hydrated(page);
+  await openDetails(page);
   const count = async (pod: string) => (await snapshot(request)).pods.find((p: any) => p.name === pod)?.visits;
   await visit(request, "web-0");
   await expect(page.getByTestId("pod-web-0").getByTestId("visits")).toHaveText(/^\d+$/);
@@ -56,6 +61,7 @@ test("visiting one pod through the proxy raises only that pod's count on screen"
 test("a deleted pod goes Terminating and comes back with the same claim and count", async ({ page, request }) => {
   await page.goto("/");
   await hydrated(page);
+  await openDetails(page);
   await visit(request, "web-1");
   const row = page.getByTestId("pod-web-1");
   await expect(row.getByTestId("visits")).toHaveText(/^\d+$/);
@@ -113,9 +119,10 @@ test("the audience sees the same live page with no controls at all", async ({ br
   await hydrated(audience);
   await expect(audience.getByTestId("role")).toHaveText(/Watching/);
   await allReady(audience, 3);
-  for (const control of ["delete-pod", "scale-up", "scale-down", "toggle-policy", "sign-out"]) {
-    await expect(audience.getByTestId(control)).toHaveCount(0);
-  }
+  const controls = ["delete-pod", "scale-up", "scale-down", "toggle-policy", "sign-out", "visit", "fault-readiness", "fault-liveness", "fault-app"];
+  for (const control of controls) await expect(audience.getByTestId(control)).toHaveCount(0);
+  await openDetails(audience);
+  for (const control of controls) await expect(audience.getByTestId(control)).toHaveCount(0);
   // Live all the same: a visit made elsewhere shows up.
   await visit(request, "web-0");
   await expect(audience.getByTestId("pod-web-0").getByTestId("visits")).toHaveText(/^\d+$/);
@@ -126,6 +133,7 @@ test("the audience sees the same live page with no controls at all", async ({ br
 test("switching the policy changes the label and leaves pods and counts untouched", async ({ page, request }) => {
   await page.goto("/");
   await hydrated(page);
+  await openDetails(page);
   await visit(request, "web-2");
   await expect(page.getByTestId("pod-web-2").getByTestId("visits")).toHaveText(/^\d+$/);
   const before = await snapshot(request);
@@ -154,6 +162,7 @@ for (const policy of ["OrderedReady", "Parallel"]) {
       await page.getByTestId("confirm-yes").click();
       await expect(page.getByTestId("policy")).toHaveText("Parallel");
     }
+    await openDetails(page);
     await page.getByTestId("scale-up").click();
     await expect(page.getByTestId("sts-replicas")).toHaveText("4");
     await page.getByTestId("scale-up").click();
@@ -161,6 +170,7 @@ for (const policy of ["OrderedReady", "Parallel"]) {
     await expect(page.getByTestId("pod-web-4")).toBeVisible({ timeout: 60_000 });
     const web3ReadyOnScreen = (await page.getByTestId("pod-web-3").getByTestId("ready").innerText()) === "1/1";
     await page.screenshot({ path: `${shots}/scale-${policy}-1280x720.png` });
+    await page.getByTestId("view-lanes").click();
     await allReady(page, 5);
     // The cluster's own record of the order: when web-4 was created versus when web-3 became Ready.
     const web4Created = Date.parse((await pod(request, "web-4")).metadata.creationTimestamp);
@@ -178,6 +188,7 @@ for (const policy of ["OrderedReady", "Parallel"]) {
 test("a readiness failure shows the pod not ready, its Unhealthy events, and its DNS record withdrawn", async ({ page, request }) => {
   await page.goto("/");
   await hydrated(page);
+  await openDetails(page);
   await annotate(request, "web-1", "stslab.dev/fail-readiness", "true");
   const row = page.getByTestId("pod-web-1");
   await expect(row.getByTestId("ready")).toHaveText("0/1", { timeout: 60_000 });

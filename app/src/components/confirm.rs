@@ -1,9 +1,9 @@
-//! The confirmation every destructive button goes through, naming exactly what
-//! will happen, and the call to the server once confirmed.
+//! The presenter's actions: the confirmation every destructive one goes through,
+//! naming exactly what will happen, and the call to the server.
 
 use leptos::prelude::*;
 
-use crate::actions::{delete_pod, scale, set_policy};
+use crate::actions::{delete_pod, fault, scale, set_policy, visit};
 use crate::error::ActionError;
 use crate::model::ActionReport;
 
@@ -16,7 +16,7 @@ pub enum Outcome {
     Failed(String),
 }
 
-/// An action waiting for the user's confirmation.
+/// An action: destructive ones wait for the user's confirmation first.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Pending {
     /// Delete one pod.
@@ -40,6 +40,24 @@ pub enum Pending {
         /// The new replica count.
         to: i32,
     },
+    /// One visit to the pod's app (harmless: not confirmed).
+    Visit {
+        /// The StatefulSet on screen.
+        statefulset: String,
+        /// The pod.
+        pod: String,
+    },
+    /// Break or heal a probe or the app on the practice cluster (not confirmed: it heals).
+    Fault {
+        /// The StatefulSet on screen.
+        statefulset: String,
+        /// The pod.
+        pod: String,
+        /// `readiness`, `liveness` or `app`.
+        fault: String,
+        /// Break (true) or heal (false).
+        on: bool,
+    },
 }
 
 impl Pending {
@@ -48,6 +66,8 @@ impl Pending {
             Pending::DeletePod { pod, .. } => format!("Delete pod {pod}?"),
             Pending::SetPolicy { statefulset, to } => format!("Switch {statefulset} to {to}?"),
             Pending::ScaleDown { statefulset, to } => format!("Scale {statefulset} down to {to}?"),
+            Pending::Visit { pod, .. } => format!("Visit {pod}?"),
+            Pending::Fault { pod, fault, on, .. } => format!("{} the {fault} of {pod}?", if *on { "Break" } else { "Heal" }),
         }
     }
 
@@ -58,6 +78,7 @@ impl Pending {
             ),
             Pending::SetPolicy { .. } => "podManagementPolicy cannot be changed in place. The dashboard saves the spec, deletes the StatefulSet with --cascade=orphan (pods and claims keep running), and creates it again with the new policy; the new StatefulSet adopts the same pods. No pod restarts.".to_owned(),
             Pending::ScaleDown { .. } => "Pods are removed from the highest ordinal down. Their claims are kept (Retain), so scaling up again brings back the same data.".to_owned(),
+            Pending::Visit { .. } | Pending::Fault { .. } => String::new(),
         }
     }
 
@@ -66,6 +87,9 @@ impl Pending {
             Pending::DeletePod { .. } => "Delete pod",
             Pending::SetPolicy { .. } => "Switch policy",
             Pending::ScaleDown { .. } => "Scale down",
+            Pending::Visit { .. } => "Visit",
+            Pending::Fault { on: true, .. } => "Break",
+            Pending::Fault { on: false, .. } => "Heal",
         }
     }
 }
@@ -77,6 +101,10 @@ pub fn run(action: Pending, outcome: RwSignal<Option<Outcome>>) {
             Pending::DeletePod { statefulset, pod } => delete_pod(statefulset, pod).await,
             Pending::SetPolicy { statefulset, to } => set_policy(statefulset, to).await,
             Pending::ScaleDown { statefulset, to } => scale(statefulset, to.to_string()).await,
+            Pending::Visit { statefulset, pod } => visit(statefulset, pod).await,
+            Pending::Fault { statefulset, pod, fault: which, on } => {
+                fault(statefulset, pod, which, if on { "break" } else { "heal" }.to_owned()).await
+            }
         };
         outcome.set(Some(match result {
             Ok(r) => Outcome::Done(r),
@@ -90,6 +118,14 @@ pub fn run(action: Pending, outcome: RwSignal<Option<Outcome>>) {
 pub fn ConfirmDialog() -> impl IntoView {
     let pending = expect_context::<RwSignal<Option<Pending>>>();
     let outcome = expect_context::<RwSignal<Option<Outcome>>>();
+    // Focus goes to Cancel when the dialog opens: a keyboard user is inside it, and
+    // Enter pressed twice by mistake does not confirm. Esc cancels (see shortcuts).
+    let cancel = NodeRef::<leptos::html::Button>::new();
+    Effect::new(move || {
+        if let Some(button) = cancel.get() {
+            let _ = button.focus();
+        }
+    });
     move || {
         pending.get().map(|p| {
             let confirm = {
@@ -105,7 +141,7 @@ pub fn ConfirmDialog() -> impl IntoView {
                         <h2 id="confirm-title">{p.question()}</h2>
                         <p>{p.explanation()}</p>
                         <div class="buttons">
-                            <button class="cancel" on:click=move |_| pending.set(None)>"Cancel"</button>
+                            <button class="cancel" node_ref=cancel data-testid="confirm-no" on:click=move |_| pending.set(None)>"Cancel"</button>
                             <button class="danger" data-testid="confirm-yes" on:click=confirm>{p.confirm_label()}</button>
                         </div>
                     </div>

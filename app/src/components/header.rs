@@ -1,7 +1,9 @@
-//! The header: title, StatefulSet picker and the connection indicator.
+//! The header: title, StatefulSet picker, the view switch (lanes or Details), theme,
+//! shortcuts, role and the connection indicator.
 
 use leptos::prelude::*;
 
+use crate::components::theme::ThemePicker;
 use crate::live::LiveView;
 use crate::model::{Connection, Role};
 
@@ -29,9 +31,18 @@ pub fn Header() -> impl IntoView {
                 </select>
                 <noscript><button type="submit">"Show"</button></noscript>
             </form>
-            <p class="where">
+            <p class="where" title=move || live.snapshot.with(|s| format!("namespace {} · {}", s.namespace, s.cluster))>
                 {move || live.snapshot.with(|s| format!("namespace {} · {}", s.namespace, s.cluster))}
             </p>
+            <div class="view-switch" role="group" aria-label="view">
+                <button data-testid="view-lanes" aria-pressed=move || (!live.details.get()).to_string()
+                    on:click=move |_| live.details.set(false)>"Lanes"</button>
+                <button data-testid="view-details" aria-pressed=move || live.details.get().to_string()
+                    on:click=move |_| live.details.set(true)>"Details"</button>
+            </div>
+            <ThemePicker/>
+            <button class="help" data-testid="shortcuts-button" aria-keyshortcuts="?" aria-label="Keyboard shortcuts" title="Keyboard shortcuts (?)"
+                on:click=move |_| live.help.set(true)>"?"</button>
             <RoleBadge/>
             <ConnectionIndicator/>
         </header>

@@ -5,7 +5,19 @@ use leptos::prelude::*;
 
 use crate::age::Clock;
 use crate::live::LiveView;
-use crate::model::{ContainerView, PodView};
+use crate::model::{ContainerView, PodView, ProbeState};
+
+/// A probe's state in words, with the class that colours it (colour is never the only
+/// sign): `None` is a probe that is not configured.
+pub fn probe_words(state: Option<&ProbeState>) -> (&'static str, String) {
+    match state {
+        None => ("off", "none".to_owned()),
+        Some(ProbeState::Passing) => ("pass", "✓ passing".to_owned()),
+        Some(ProbeState::Failing { failures, threshold, .. }) => ("fail", format!("✗ failing {failures}/{threshold}")),
+        Some(ProbeState::NotYetRun) => ("wait", "… not yet run".to_owned()),
+        Some(ProbeState::NotRunning { .. }) => ("off", "– not running".to_owned()),
+    }
+}
 
 /// Probes of every pod on screen.
 #[component]
@@ -67,6 +79,12 @@ fn ContainerProbes(
     view! {
         <div class="container">
             <p class="summary">{summary}</p>
+            {c.crash.clone().filter(|k| !k.previous).map(|k| view! {
+                <p class="last" data-testid="crash">{format!(
+                    "The app exited by itself: {} (exit code {}){}",
+                    k.reason, k.exit_code, if k.back_off { "; the kubelet waits before restarting it (CrashLoopBackOff)" } else { "" }
+                )}</p>
+            })}
             {c.last_termination.map(|t| {
                 let clock = expect_context::<Clock>();
                 let at = c.last_termination_at;
@@ -77,19 +95,25 @@ fn ContainerProbes(
             } else {
                 view! {
                     <ul class="probe-list">
-                        {c.probes.into_iter().map(|p| view! {
+                        {c.probes.into_iter().map(|p| {
+                            let (class, words) = probe_words(Some(&p.state));
+                            let why = match &p.state {
+                                ProbeState::Failing { message, .. } => Some(message.clone()),
+                                ProbeState::NotRunning { reason } => Some(reason.clone()),
+                                _ => None,
+                            };
+                            view! {
                             <li data-testid=format!("probe-{}", p.kind)>
                                 <span class="probe-kind">{p.kind.clone()}</span>
-                                <span class=if p.passing { "probe-now pass" } else { "probe-now fail" }>
-                                    {if p.passing { "passing" } else { "failing" }}
-                                </span>
+                                <span class=format!("probe-now {class}")>{words}</span>
+                                {why.filter(|w| !w.is_empty()).map(|w| view! { <div class="probe-why">{w}</div> })}
                                 <div class="mono probe-spec">{format!(
                                     "{} delay={}s timeout={}s period={}s #success={} #failure={}",
                                     p.action, p.initial_delay_seconds, p.timeout_seconds, p.period_seconds,
                                     p.success_threshold, p.failure_threshold
                                 )}</div>
                             </li>
-                        }).collect_view()}
+                        }}).collect_view()}
                     </ul>
                 }.into_any()
             }}

@@ -60,13 +60,13 @@ pub fn StatefulSetPanel() -> impl IntoView {
                 </div>
                 <div class="fact">
                     <dt>"Service"</dt>
-                    <dd>{move || sts().service_name}</dd>
+                    <dd data-testid="sts-service">{move || sts().service_name}</dd>
                 </div>
-                <div class="fact">
+                <div class="fact extra">
                     <dt>"Update strategy"</dt>
                     <dd>{move || sts().update_strategy}</dd>
                 </div>
-                <div class="fact">
+                <div class="fact extra">
                     <dt>"Revisions"</dt>
                     <dd class="mono">{move || {
                         let s = sts();
@@ -75,7 +75,7 @@ pub fn StatefulSetPanel() -> impl IntoView {
                         }
                     }}</dd>
                 </div>
-                <div class="fact">
+                <div class="fact extra">
                     <dt>"Age"</dt>
                     <dd>{move || clock.age(sts().created_at)}</dd>
                 </div>

@@ -1,5 +1,6 @@
-//! The dashboard: the StatefulSet on screen, its pods, claims, probes and DNS,
-//! rendered on the server from the cluster's current state and kept live afterwards.
+//! The dashboard: the StatefulSet on screen as ordinal lanes beside the narrated
+//! timeline (the teaching view), or as the Details tables; rendered on the server from
+//! the cluster's current state and kept live afterwards.
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
@@ -9,10 +10,15 @@ use crate::age::Clock;
 use crate::components::confirm::{ConfirmDialog, Outcome, Pending};
 use crate::components::dns::DnsPanel;
 use crate::components::header::Header;
+use crate::components::ordering::OrderingCharts;
+use crate::components::ordinals::OrdinalLanes;
 use crate::components::pods::PodsPanel;
 use crate::components::probes::ProbesPanel;
+use crate::components::shortcuts::{ShortcutsDialog, listen};
 use crate::components::statefulset::StatefulSetPanel;
 use crate::components::storage::StoragePanel;
+use crate::components::theme::Theme;
+use crate::components::timeline::Timeline;
 use crate::live::LiveView;
 use crate::model::Page;
 
@@ -55,26 +61,51 @@ fn Live(
     provide_context(live);
     provide_context(outcome);
     provide_context(pending);
+    listen(live, expect_context::<RwSignal<Theme>>(), pending);
     view! {
-        <main class="page">
+        <main class="page" class:details-page=move || live.details.get()>
             {view! { <Header/> }.into_any()}
-            {view! { <OutcomeBanner/> }.into_any()}
             <Show
                 when=move || live.snapshot.with(|s| s.statefulset.is_some())
-                fallback=move || view! { <NoStatefulSet/> }
+                fallback=move || view! { <OutcomeBanner/> <NoStatefulSet/> }
             >
                 // Erasing each panel's view type keeps the page's type (and the stack
                 // depth of rendering it) small.
-                <div class="grid">
-                    {view! { <StatefulSetPanel/> }.into_any()}
-                    {view! { <PodsPanel/> }.into_any()}
-                    {view! { <StoragePanel/> }.into_any()}
-                    {view! { <ProbesPanel/> }.into_any()}
-                    {view! { <DnsPanel/> }.into_any()}
-                </div>
+                {view! { <StatefulSetPanel/> }.into_any()}
+                {move || if live.details.get() { view! { <Details/> }.into_any() } else { view! { <Stage/> }.into_any() }}
             </Show>
             <ConfirmDialog/>
+            <ShortcutsDialog/>
         </main>
+    }
+}
+
+/// The teaching view: the lanes, and beside them what just happened.
+#[component]
+fn Stage() -> impl IntoView {
+    view! {
+        <div class="stage">
+            {view! { <OrdinalLanes/> }.into_any()}
+            <aside class="side" aria-label="what happened">
+                {view! { <OutcomeBanner/> }.into_any()}
+                {view! { <Timeline/> }.into_any()}
+                {view! { <OrderingCharts/> }.into_any()}
+            </aside>
+        </div>
+    }
+}
+
+/// The Details view: every table, with the same data as the lanes.
+#[component]
+fn Details() -> impl IntoView {
+    view! {
+        {view! { <OutcomeBanner/> }.into_any()}
+        <div class="grid" data-testid="details">
+            {view! { <PodsPanel/> }.into_any()}
+            {view! { <StoragePanel/> }.into_any()}
+            {view! { <ProbesPanel/> }.into_any()}
+            {view! { <DnsPanel/> }.into_any()}
+        </div>
     }
 }
 
