@@ -8,6 +8,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -119,13 +120,13 @@ type Published = Arc<Mutex<HashMap<u64, Instant>>>;
 
 /// Records the moment each pod change is published, on its own thread so that the
 /// busy runtime does not delay the reference clock.
-fn record_published(cluster: &Arc<Cluster>, stop: Arc<std::sync::atomic::AtomicBool>) -> anyhow::Result<(Published, std::thread::JoinHandle<u64>)> {
+fn record_published(cluster: &Arc<Cluster>, stop: Arc<AtomicBool>) -> anyhow::Result<(Published, std::thread::JoinHandle<u64>)> {
     let mut feed = cluster.store.pods.watch(Some(cluster.store.shared.current_rv()))?.feed;
     let published: Published = Arc::default();
     let out = published.clone();
     let thread = std::thread::spawn(move || {
         let mut lagged = 0;
-        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+        while !stop.load(Ordering::Relaxed) {
             match feed.try_recv() {
                 Ok(change) => {
                     out.lock().unwrap_or_else(|p| p.into_inner()).insert(change.rv, Instant::now());
@@ -145,58 +146,90 @@ fn record_published(cluster: &Arc<Cluster>, stop: Arc<std::sync::atomic::AtomicB
 struct Seen {
     arrivals: Vec<(u64, Instant)>,
     resumed: usize,
+    /// Its resume was answered `410 Expired`.
+    expired: bool,
 }
 
 /// Watches pods from `from` over HTTP like a client would, resuming from the last
 /// version seen whenever the server ends the watch, until `stop`.
-async fn watcher(addr: SocketAddr, from: u64, mut stop: watch::Receiver<bool>) -> anyhow::Result<Seen> {
+async fn watcher(addr: SocketAddr, from: u64, mut stop: watch::Receiver<bool>, progress: Arc<Vec<AtomicU64>>, me: usize) -> anyhow::Result<Seen> {
     let mut seen = Seen::default();
     let mut last = from;
     loop {
         let stream = tokio::net::TcpStream::connect(addr).await?;
-        let mut stream = BufReader::new(stream);
+        let mut stream = BufReader::with_capacity(1 << 20, stream);
         let head = format!("GET /api/v1/namespaces/default/pods?watch=1&resourceVersion={last} HTTP/1.1\r\nHost: {addr}\r\n\r\n");
         stream.get_mut().write_all(head.as_bytes()).await?;
         let ended = tokio::select! {
-            r = read_events(&mut stream, &mut seen, &mut last) => r,
+            r = read_events(&mut stream, &mut seen, &mut last, &progress[me]) => r,
             _ = stop.wait_for(|s| *s) => return Ok(seen),
         };
-        ended?;
-        seen.resumed += 1;
+        match ended? {
+            Ended::Closed => seen.resumed += 1,
+            Ended::Expired => {
+                seen.expired = true;
+                let _ = stop.wait_for(|s| *s).await;
+                return Ok(seen);
+            }
+        }
     }
 }
 
+/// How a watch response ended.
+enum Ended {
+    /// The server ended it; resume from the last version seen.
+    Closed,
+    /// `410 Expired`: the events since the last version seen are lost.
+    Expired,
+}
+
 /// Reads a chunked watch response, noting each event's resourceVersion, until it ends.
-async fn read_events(stream: &mut BufReader<tokio::net::TcpStream>, seen: &mut Seen, last: &mut u64) -> anyhow::Result<()> {
+async fn read_events(stream: &mut BufReader<tokio::net::TcpStream>, seen: &mut Seen, last: &mut u64, progress: &AtomicU64) -> anyhow::Result<Ended> {
     let mut line = String::new();
     loop {
         line.clear();
         if stream.read_line(&mut line).await? == 0 {
-            return Ok(());
+            return Ok(Ended::Closed);
         }
         if line == "\r\n" {
             break;
         }
     }
+    // The start of an event that did not end in its chunk.
     let mut pending = Vec::new();
+    let mut chunk = Vec::new();
     loop {
         line.clear();
         if stream.read_line(&mut line).await? == 0 {
-            return Ok(());
+            return Ok(Ended::Closed);
         }
         let size = usize::from_str_radix(line.trim(), 16)?;
         if size == 0 {
-            return Ok(());
+            return Ok(Ended::Closed);
         }
-        let mut chunk = vec![0; size + 2];
+        chunk.resize(size + 2, 0);
         stream.read_exact(&mut chunk).await?;
-        pending.extend_from_slice(&chunk[..size]);
         let now = Instant::now();
-        while let Some(end) = pending.iter().position(|b| *b == b'\n') {
-            let event: Vec<u8> = pending.drain(..=end).collect();
-            if let Some(rv) = first_resource_version(&event) {
+        for part in chunk[..size].split_inclusive(|b| *b == b'\n') {
+            if part.starts_with(br#"{"type":"ERROR""#) {
+                return Ok(Ended::Expired);
+            }
+            if !part.ends_with(b"\n") {
+                pending.extend_from_slice(part);
+                break;
+            }
+            let rv = if pending.is_empty() {
+                first_resource_version(part)
+            } else {
+                pending.extend_from_slice(part);
+                let rv = first_resource_version(&pending);
+                pending.clear();
+                rv
+            };
+            if let Some(rv) = rv {
                 seen.arrivals.push((rv, now));
                 *last = rv;
+                progress.store(rv, Ordering::Relaxed);
             }
         }
     }
@@ -214,26 +247,32 @@ fn first_resource_version(event: &[u8]) -> Option<u64> {
 async fn scale_with_watchers(running: &practice_cluster::Running, pods: usize) -> anyhow::Result<()> {
     let (addr, cluster) = (running.addr, running.cluster.clone());
     let from = cluster.store.shared.current_rv();
-    let stop_reference = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stop_reference = Arc::new(AtomicBool::new(false));
     let (published, reference) = record_published(&cluster, stop_reference.clone())?;
     let (stop, stopped) = watch::channel(false);
-    let watchers: Vec<_> = (0..WATCHERS).map(|_| tokio::spawn(watcher(addr, from, stopped.clone()))).collect();
+    let progress: Arc<Vec<AtomicU64>> = Arc::new((0..WATCHERS).map(|_| AtomicU64::new(from)).collect());
+    let watchers: Vec<_> = (0..WATCHERS).map(|i| tokio::spawn(watcher(addr, from, stopped.clone(), progress.clone(), i))).collect();
     tokio::time::sleep(Duration::from_millis(500)).await;
     scale(addr, pods)?;
     let took = wait_for(&cluster, pods).await;
     report_ready(pods, took);
     let until = cluster.store.shared.current_rv();
-    // Let the last events reach every watcher.
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    let last_pod_change = published.lock().unwrap_or_else(|p| p.into_inner()).keys().copied().filter(|rv| *rv <= until).max().unwrap_or(from);
+    let drain = Instant::now();
+    while progress.iter().any(|p| p.load(Ordering::Relaxed) < last_pod_change) && drain.elapsed() < GIVE_UP {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    println!("    watchers had every event up to then {:.1} s later", drain.elapsed().as_secs_f64());
     let _ = stop.send(true);
-    stop_reference.store(true, std::sync::atomic::Ordering::Relaxed);
+    stop_reference.store(true, Ordering::Relaxed);
     let lagged = reference.join().map_err(|_| anyhow::anyhow!("the reference watcher panicked"))?;
     let published = std::mem::take(&mut *published.lock().unwrap_or_else(|p| p.into_inner()));
     let expected: BTreeSet<u64> = published.keys().copied().filter(|rv| *rv <= until).collect();
-    let (mut latencies, mut missing, mut short, mut resumed) = (Vec::new(), 0, 0, 0);
+    let (mut latencies, mut missing, mut short, mut resumed, mut expired) = (Vec::new(), 0, 0, 0, 0);
     for w in watchers {
         let seen = w.await??;
         resumed += seen.resumed;
+        expired += usize::from(seen.expired);
         let got: BTreeSet<u64> = seen.arrivals.iter().map(|(rv, _)| *rv).collect();
         let missed = expected.difference(&got).count();
         missing += missed;
@@ -248,7 +287,7 @@ async fn scale_with_watchers(running: &practice_cluster::Running, pods: usize) -
         percentile(&latencies, 0.99),
         latencies.last().copied().unwrap_or_default()
     );
-    println!("    watchers that missed events: {short} ({missing} events in all); watches resumed: {resumed}; reference lagged by {lagged}");
+    println!("    watchers that missed events: {short} ({missing} events in all); watches resumed: {resumed}, expired: {expired}; reference lagged by {lagged}");
     Ok(())
 }
 
