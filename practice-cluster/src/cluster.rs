@@ -85,6 +85,10 @@ pub struct Cluster {
     reconcile: Mutex<()>,
     /// Nothing expires before this (see [`crate::events::expire`]).
     pub(crate) next_event_expiry: Mutex<Option<Timestamp>>,
+    /// Which pods the kubelet must look at next pass.
+    pub(crate) pod_queue: Mutex<controllers::pod_queue::PodQueue>,
+    /// The store's ownership version the garbage collector last ran at.
+    pub(crate) gc_seen: std::sync::atomic::AtomicU64,
 }
 
 impl Cluster {
@@ -110,13 +114,16 @@ impl Cluster {
     }
 
     fn bare(config: Config, clock: Clock) -> Arc<Self> {
+        let store = Store::new(config.watch_history);
         Arc::new(Cluster {
-            store: Store::new(config.watch_history),
+            pod_queue: controllers::pod_queue::PodQueue::new(&store),
+            store,
             clock,
             config,
             runtime: Runtime::default(),
             reconcile: Mutex::new(()),
             next_event_expiry: Mutex::new(None),
+            gc_seen: std::sync::atomic::AtomicU64::new(u64::MAX),
         })
     }
 

@@ -71,7 +71,7 @@ pub trait DynResource: Send + Sync {
     /// Discovery facts.
     fn info(&self) -> Info;
     /// GET on the collection.
-    fn list(&self, cluster: &Cluster, ns: Option<&str>, params: &Params, format: Format) -> Result<Value>;
+    fn list(&self, cluster: &Cluster, ns: Option<&str>, params: &Params, format: Format) -> Result<Listed>;
     /// GET on one object.
     fn get(&self, cluster: &Cluster, ns: &str, name: &str, format: Format) -> Result<Value>;
     /// POST on the collection.
@@ -142,6 +142,33 @@ pub fn selected<K: ApiKind>(obj: &K, params: &Params) -> Result<bool> {
         }
     }
     Ok(true)
+}
+
+/// A list response: a Table, or a `<Kind>List` already encoded.
+#[derive(Debug)]
+pub enum Listed {
+    /// `meta.k8s.io/v1` Table.
+    Table(Value),
+    /// `<Kind>List` as JSON bytes.
+    Json(Vec<u8>),
+}
+
+/// A `<Kind>List` written straight from each object's stored encoding, so a list of
+/// thousands of objects is mostly copying rather than building a JSON tree.
+fn json_list<K: ApiKind>(collection: &crate::store::Collection<K>, items: &[Arc<K>], meta: &Value) -> Vec<u8> {
+    let encoded: Vec<_> = items.iter().map(|o| collection.json_of(o)).collect();
+    let mut out = Vec::with_capacity(encoded.iter().map(|b| b.len() + 1).sum::<usize>() + 256);
+    out.extend_from_slice(format!(r#"{{"kind":"{}List","apiVersion":"{}","metadata":"#, K::KIND, K::API_VERSION).as_bytes());
+    out.extend_from_slice(meta.to_string().as_bytes());
+    out.extend_from_slice(br#","items":["#);
+    for (i, obj) in encoded.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(obj);
+    }
+    out.extend_from_slice(b"]}");
+    out
 }
 
 fn to_json<K: Object>(obj: &K) -> Result<Value> {
@@ -355,17 +382,16 @@ impl<K: ApiKind> DynResource for Typed<K> {
         }
     }
 
-    fn list(&self, cluster: &Cluster, ns: Option<&str>, params: &Params, format: Format) -> Result<Value> {
+    fn list(&self, cluster: &Cluster, ns: Option<&str>, params: &Params, format: Format) -> Result<Listed> {
         let (items, rv, cont) = select::<K>(cluster, ns, params)?;
         match format {
-            Format::Table(include) => table(&items, cluster.clock.now(), include, true, Some(rv), cont),
+            Format::Table(include) => table(&items, cluster.clock.now(), include, true, Some(rv), cont).map(Listed::Table),
             Format::Json => {
-                let items = items.iter().map(|o| to_json(o.as_ref())).collect::<Result<Vec<_>>>()?;
                 let mut meta = json!({"resourceVersion": rv.to_string()});
                 if let Some(c) = cont {
                     meta["continue"] = json!(c);
                 }
-                Ok(json!({"kind": format!("{}List", K::KIND), "apiVersion": K::API_VERSION, "metadata": meta, "items": items}))
+                Ok(Listed::Json(json_list::<K>(K::collection(&cluster.store), &items, &meta)))
             }
         }
     }

@@ -14,13 +14,16 @@ use tokio::sync::{broadcast, mpsc};
 
 use super::error::{ApiError, Result};
 use super::query::Params;
-use super::resource::{Format, selected, table};
+use super::resource::{Format, Include, selected, table};
 use crate::Cluster;
 use crate::kinds::ApiKind;
-use crate::store::{Change, ChangeType, StoreError};
+use crate::store::{Change, ChangeType, Collection, StoreError};
 
 /// How often a watch that allows bookmarks gets one.
 const BOOKMARK_EVERY: Duration = Duration::from_secs(5);
+/// Events already waiting are sent together, up to this many bytes per chunk: a burst
+/// of thousands of changes then costs a few writes per watch, not one per event.
+const BATCH_BYTES: usize = 64 * 1024;
 
 /// A watch's response body.
 pub type WatchBody = Body;
@@ -28,6 +31,17 @@ pub type WatchBody = Body;
 fn line(kind: &str, object: Value) -> Bytes {
     let mut v = serde_json::to_vec(&json!({"type": kind, "object": object})).unwrap_or_default();
     v.push(b'\n');
+    Bytes::from(v)
+}
+
+/// `{"type":KIND,"object":OBJECT}` and a newline, around an object already encoded.
+fn json_line(kind: &str, object: &[u8]) -> Bytes {
+    let mut v = Vec::with_capacity(object.len() + 40);
+    v.extend_from_slice(b"{\"type\":\"");
+    v.extend_from_slice(kind.as_bytes());
+    v.extend_from_slice(b"\",\"object\":");
+    v.extend_from_slice(object);
+    v.extend_from_slice(b"}\n");
     Bytes::from(v)
 }
 
@@ -44,7 +58,8 @@ pub fn start<K: ApiKind>(cluster: Arc<Cluster>, ns: Option<String>, params: Para
     if let Some(obj) = K::collection(&cluster.store).list(ns.as_deref()).0.first() {
         selected(obj.as_ref(), &params)?;
     }
-    let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(64);
+    // Few chunks in flight: each may hold a batch of events ([`BATCH_BYTES`]).
+    let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(8);
     tokio::spawn(run::<K>(cluster, ns, params, format, from, tx));
     Ok(Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx)))
 }
@@ -57,6 +72,8 @@ struct Sender<K> {
     format: Format,
     headers_sent: bool,
     last_rv: u64,
+    /// Events not yet handed to the response body.
+    batch: Vec<u8>,
     _kind: std::marker::PhantomData<fn() -> K>,
 }
 
@@ -66,18 +83,15 @@ impl<K: ApiKind> Sender<K> {
         in_ns && selected(obj, &self.params).unwrap_or(false)
     }
 
-    fn encode(&mut self, obj: &Arc<K>) -> Value {
-        match self.format {
-            Format::Json => serde_json::to_value(obj.as_ref()).unwrap_or(Value::Null),
-            Format::Table(include) => {
-                let t = table(std::slice::from_ref(obj), self.cluster.clock.now(), include, !self.headers_sent, None, None);
-                self.headers_sent = true;
-                t.unwrap_or(Value::Null)
-            }
-        }
+    /// The object as a one-row Table; the first carries the column definitions.
+    fn table_row(&mut self, obj: &Arc<K>, include: Include) -> Value {
+        let t = table(std::slice::from_ref(obj), self.cluster.clock.now(), include, !self.headers_sent, None, None);
+        self.headers_sent = true;
+        t.unwrap_or(Value::Null)
     }
 
-    /// Sends one change if it concerns this watch; false when the client has gone.
+    /// Queues one change if it concerns this watch, sending the batch once it is large;
+    /// false when the client has gone.
     async fn send(&mut self, change: &Change<K>) -> bool {
         let now_in = self.matches(&change.object);
         let was_in = change.old.as_ref().is_some_and(|o| self.matches(o));
@@ -93,8 +107,22 @@ impl<K: ApiKind> Sender<K> {
             }
         };
         self.last_rv = self.last_rv.max(change.rv);
-        let obj = self.encode(&change.object);
-        self.tx.send(Ok(line(kind.as_str(), obj))).await.is_ok()
+        let line = match self.format {
+            // The object's JSON is encoded once per change and shared by every watch.
+            Format::Json => json_line(kind.as_str(), change.json()),
+            Format::Table(include) => line(kind.as_str(), self.table_row(&change.object, include)),
+        };
+        self.batch.extend_from_slice(&line);
+        self.batch.len() < BATCH_BYTES || self.flush().await
+    }
+
+    /// Sends the queued events; false when the client has gone.
+    async fn flush(&mut self) -> bool {
+        if self.batch.is_empty() {
+            return true;
+        }
+        let batch = Bytes::from(std::mem::take(&mut self.batch));
+        self.tx.send(Ok(batch)).await.is_ok()
     }
 
     async fn bookmark(&mut self, rv: u64, initial_end: bool) -> bool {
@@ -103,8 +131,23 @@ impl<K: ApiKind> Sender<K> {
             meta["annotations"] = json!({"k8s.io/initial-events-end": "true"});
         }
         let obj = json!({"kind": K::KIND, "apiVersion": K::API_VERSION, "metadata": meta});
-        self.tx.send(Ok(line("BOOKMARK", obj))).await.is_ok()
+        self.flush().await && self.tx.send(Ok(line("BOOKMARK", obj))).await.is_ok()
     }
+}
+
+/// A watch that fell behind the live feed (a burst of thousands of writes) catches up
+/// from the kind's history, as a client resuming from its last version would, and
+/// goes on with a fresh feed. None when the client has gone, or when the history no
+/// longer reaches back that far: the watch then ends and the client's resume gets
+/// `410 Expired`.
+async fn catch_up<K: ApiKind>(collection: &Collection<K>, out: &mut Sender<K>) -> Option<broadcast::Receiver<Arc<Change<K>>>> {
+    let resumed = collection.watch(Some(out.last_rv)).ok()?;
+    for change in &resumed.replay {
+        if !out.send(change).await {
+            return None;
+        }
+    }
+    Some(resumed.feed)
 }
 
 async fn run<K: ApiKind>(
@@ -140,12 +183,16 @@ async fn run<K: ApiKind>(
         format,
         headers_sent: false,
         last_rv: from.unwrap_or(0),
+        batch: Vec::new(),
         _kind: std::marker::PhantomData,
     };
     for change in &start.replay {
         if !out.send(change).await {
             return;
         }
+    }
+    if !out.flush().await {
+        return;
     }
     if initial_events {
         let rv = start.replay.iter().map(|c| c.rv).max().unwrap_or_else(|| collection.consistent_rv());
@@ -171,6 +218,10 @@ async fn run<K: ApiKind>(
                     match feed.try_recv() {
                         Ok(change) => if !out.send(&change).await { return },
                         Err(broadcast::error::TryRecvError::Empty) => break,
+                        Err(broadcast::error::TryRecvError::Lagged(_)) => match catch_up(collection, &mut out).await {
+                            Some(resumed) => feed = resumed,
+                            None => return,
+                        },
                         Err(_) => return,
                     }
                 }
@@ -178,11 +229,58 @@ async fn run<K: ApiKind>(
                     return;
                 }
             }
-            change = feed.recv() => match change {
-                Ok(change) => if change.rv > out.last_rv && !out.send(&change).await { return },
-                // Lagging or closed: end the watch; the client resumes from its last version.
-                Err(_) => return,
-            },
+            change = feed.recv() => {
+                match change {
+                    Ok(change) => if change.rv > out.last_rv && !out.send(&change).await { return },
+                    Err(broadcast::error::RecvError::Lagged(_)) => match catch_up(collection, &mut out).await {
+                        Some(resumed) => feed = resumed,
+                        None => return,
+                    },
+                    Err(broadcast::error::RecvError::Closed) => return,
+                }
+                // Whatever else is already waiting goes in the same chunk.
+                loop {
+                    match feed.try_recv() {
+                        Ok(change) => if change.rv > out.last_rv && !out.send(&change).await { return },
+                        Err(broadcast::error::TryRecvError::Empty) => break,
+                        Err(broadcast::error::TryRecvError::Lagged(_)) => match catch_up(collection, &mut out).await {
+                            Some(resumed) => feed = resumed,
+                            None => return,
+                        },
+                        Err(broadcast::error::TryRecvError::Closed) => return,
+                    }
+                }
+                if !out.flush().await {
+                    return;
+                }
+            }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use k8s_openapi::api::core::v1::Pod;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+    use super::*;
+    use crate::{Clock, Config};
+
+    #[tokio::test]
+    async fn a_watch_that_falls_behind_a_burst_still_receives_every_event() {
+        let cluster = Cluster::new(Config::default(), Clock::manual(jiff::Timestamp::UNIX_EPOCH));
+        let from = cluster.store.shared.current_rv();
+        let query = format!("watch=1&timeoutSeconds=1&resourceVersion={from}");
+        let params = Params::parse(Some(&query)).expect("params");
+        let body = start::<Pod>(cluster.clone(), Some("default".into()), params, Format::Json).expect("watch");
+        // More changes than the live feed holds, before the watch reads any of them.
+        let burst = 9_000;
+        for i in 0..burst {
+            let meta = ObjectMeta { name: Some(format!("p-{i}")), namespace: Some("default".into()), ..Default::default() };
+            cluster.store.pods.create(Pod { metadata: meta, ..Default::default() }).expect("create");
+        }
+        let bytes = axum::body::to_bytes(body, usize::MAX).await.expect("body");
+        let added = bytes.split(|b| *b == b'\n').filter(|l| l.starts_with(br#"{"type":"ADDED""#)).count();
+        assert_eq!(added, burst);
     }
 }

@@ -11,6 +11,7 @@
 //! exist, then visits the dependents.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::Ordering;
 
 use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
@@ -37,20 +38,32 @@ struct Graph {
     finishing: bool,
 }
 
-/// One pass.
+/// One pass, when something the collector looks at changed since the last.
 pub fn reconcile(ctx: &Ctx) -> Option<Timestamp> {
+    let store = &ctx.cluster.store;
+    // Status writes (most writes) change nothing the collector looks at.
+    let version = store.shared.ownership_version();
+    if ctx.cluster.gc_seen.load(Ordering::SeqCst) == version {
+        return None;
+    }
+    collect(ctx);
+    ctx.cluster.gc_seen.store(version, Ordering::SeqCst);
+    None
+}
+
+/// One pass over every object.
+fn collect(ctx: &Ctx) {
     let store = &ctx.cluster.store;
     let mut graph = Graph::default();
     crate::for_each_collection!(store, |c| note_owners(c, &mut graph));
     if graph.owners.is_empty() && !graph.finishing {
-        return None;
+        return;
     }
     crate::for_each_collection!(store, |c| note_live_owners(c, &mut graph));
     crate::for_each_collection!(store, |c| collect_dependents(ctx.cluster, c, &mut graph));
     if graph.finishing {
         crate::for_each_collection!(store, |c| finish_deletions(c, &graph));
     }
-    None
 }
 
 fn waits_for_dependents(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> bool {

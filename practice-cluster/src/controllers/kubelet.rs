@@ -35,6 +35,7 @@ use k8s_openapi::api::core::v1::{
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
+use super::pod_queue::{PodQueue, Work};
 use super::{Ctx, Due};
 use crate::events::{self, Severity, Source};
 use crate::sim::app::{self, App};
@@ -58,25 +59,65 @@ const DEFAULT_NODE_IP: &str = "172.18.0.2";
 /// The scheduler's message while a claim is not bound.
 pub const UNBOUND_CLAIMS: &str = "0/1 nodes are available: pod has unbound immediate PersistentVolumeClaims. preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling.";
 
-/// Schedules pending pods and runs the node's pods; one pass over all pods.
+/// Schedules pending pods and runs the node's pods: the pods whose object changed or
+/// that fell due since the last pass (see [`PodQueue`]), or every pod on the first pass.
 pub fn reconcile(ctx: &Ctx) -> Option<Timestamp> {
     let cluster = ctx.cluster;
-    let (pods, _) = cluster.store.pods.list(None);
+    let mut queue = PodQueue::lock(&cluster.pod_queue);
     let node_ip = node_ip(ctx);
-    let mut due = Due::default();
-    let mut present = HashSet::with_capacity(pods.len());
+    let work = queue.take(ctx.now);
     let mut node = cluster.runtime.lock();
-    for pod in pods {
-        let uid = pod.metadata.uid.clone().unwrap_or_default();
-        present.insert(uid.clone());
-        let Some(pod) = schedule(ctx, pod) else { continue };
-        due.merge(sync_pod(ctx, &mut node, &pod, &uid, &node_ip));
+    match work {
+        Work::All => {
+            let (pods, _) = cluster.store.pods.list(None);
+            queue.forget_all_uids();
+            let mut present = HashSet::with_capacity(pods.len());
+            for pod in pods {
+                let uid = pod.metadata.uid.clone().unwrap_or_default();
+                queue.seen(&key(&pod), Some(&uid));
+                present.insert(uid);
+                sync_one(ctx, &mut queue, &mut node, pod, &node_ip);
+            }
+            let gone: Vec<String> = node.pods.keys().filter(|u| !present.contains(*u)).cloned().collect();
+            for uid in gone {
+                node.free_pod(&uid);
+            }
+        }
+        Work::Some(keys) => {
+            for key in keys {
+                let pod = cluster.store.pods.get(&key.0, &key.1);
+                if let Some(replaced) = queue.seen(&key, pod.as_ref().and_then(|p| p.metadata.uid.as_deref())) {
+                    node.free_pod(&replaced);
+                }
+                match pod {
+                    Some(pod) => sync_one(ctx, &mut queue, &mut node, pod, &node_ip),
+                    None => {
+                        queue.due_at(&key, None);
+                        queue.set_unscheduled(&key, false);
+                    }
+                }
+            }
+        }
     }
-    let gone: Vec<String> = node.pods.keys().filter(|u| !present.contains(*u)).cloned().collect();
-    for uid in gone {
-        node.free_pod(&uid);
-    }
-    due.0
+    queue.next_due()
+}
+
+/// Schedules and runs one pod, and notes when it next needs a pass.
+fn sync_one(ctx: &Ctx, queue: &mut PodQueue, node: &mut Node, pod: Arc<Pod>, node_ip: &str) {
+    let key = key(&pod);
+    let uid = pod.metadata.uid.clone().unwrap_or_default();
+    let due = match schedule(ctx, pod.clone()) {
+        Some(pod) => {
+            queue.set_unscheduled(&key, false);
+            sync_pod(ctx, node, &pod, &uid, node_ip)
+        }
+        None => {
+            let waiting = pod.spec.as_ref().is_some_and(|s| s.node_name.as_deref().is_none_or(str::is_empty));
+            queue.set_unscheduled(&key, waiting);
+            None
+        }
+    };
+    queue.due_at(&key, due);
 }
 
 /// The node's InternalIP.

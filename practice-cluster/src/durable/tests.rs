@@ -244,7 +244,7 @@ mod cluster {
         let claim = "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: scratch\nspec:\n  accessModes: [ReadWriteOnce]\n  resources:\n    requests:\n      storage: 1Gi\n";
         let journal = c.store.shared.journal().expect("journal").clone();
         let options = crate::ops::DeleteOptions::default();
-        let mut churn = |times: usize| {
+        let churn = |times: usize| {
             for _ in 0..times {
                 crate::lab::load_manifest(&c, claim).expect("claim");
                 c.advance(SignedDuration::from_secs(1));

@@ -2,11 +2,14 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
-use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, Mutex, OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use bytes::Bytes;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{OwnerReference, Time};
 
 use tokio::sync::broadcast;
 
-use super::{Object, Shared, StoreError, kind_key};
+use super::{Dirty, Key, Object, Shared, StoreError, kind_key};
 
 /// How many changes a slow watcher may fall behind before its watch is closed
 /// (it then resumes from its last resourceVersion, like after a timeout).
@@ -46,6 +49,37 @@ pub struct Change<K> {
     pub old: Option<Arc<K>>,
     /// The resourceVersion of the change.
     pub rv: u64,
+    /// `object` as JSON, encoded once for every watch and list that sends it.
+    json: Arc<OnceLock<Bytes>>,
+}
+
+impl<K: Object> Change<K> {
+    /// The object as JSON (encoded on first use, then shared by every watch).
+    pub fn json(&self) -> &Bytes {
+        self.json.get_or_init(|| encode(self.object.as_ref()))
+    }
+}
+
+fn encode<K: Object>(obj: &K) -> Bytes {
+    match serde_json::to_vec(obj) {
+        Ok(v) => Bytes::from(v),
+        Err(e) => {
+            tracing::error!(error = %e, kind = K::KIND, "cannot encode an object");
+            Bytes::from_static(b"null")
+        }
+    }
+}
+
+/// A stored object and its JSON, encoded at most once per version.
+struct Stored<K> {
+    object: Arc<K>,
+    json: Arc<OnceLock<Bytes>>,
+}
+
+impl<K> Stored<K> {
+    fn new(object: Arc<K>) -> Self {
+        Stored { object, json: Arc::default() }
+    }
 }
 
 /// Where a new watch starts: the changes it must replay, then the live feed.
@@ -59,7 +93,7 @@ pub struct WatchStart<K> {
 }
 
 struct Inner<K> {
-    objects: BTreeMap<(String, String), Arc<K>>,
+    objects: BTreeMap<(String, String), Stored<K>>,
     history: VecDeque<Arc<Change<K>>>,
     /// Changes at or below this version are no longer in `history`.
     compacted: u64,
@@ -72,6 +106,8 @@ pub struct Collection<K> {
     feed: broadcast::Sender<Arc<Change<K>>>,
     expired: tokio::sync::watch::Sender<u64>,
     history_cap: usize,
+    /// Controllers' work queues, told the key of every write.
+    trackers: Mutex<Vec<Arc<Dirty>>>,
 }
 
 impl<K> fmt::Debug for Collection<K> {
@@ -83,6 +119,14 @@ impl<K> fmt::Debug for Collection<K> {
 fn key_of<K: Object>(obj: &K) -> (String, String) {
     let m = obj.metadata();
     (m.namespace.clone().unwrap_or_default(), m.name.clone().unwrap_or_default())
+}
+
+/// What garbage collection looks at in an object.
+type Ownership<'a> = (Option<&'a Vec<OwnerReference>>, Option<&'a Time>, Option<&'a Vec<String>>);
+
+fn ownership<K: Object>(obj: &K) -> Ownership<'_> {
+    let m = obj.metadata();
+    (m.owner_references.as_ref(), m.deletion_timestamp.as_ref(), m.finalizers.as_ref())
 }
 
 /// The resourceVersion an object carries, as a number (0 when absent or malformed).
@@ -99,6 +143,7 @@ impl<K: Object> Collection<K> {
             feed,
             expired: tokio::sync::watch::Sender::new(0),
             history_cap: history_cap.max(1),
+            trackers: Mutex::new(Vec::new()),
         }
     }
 
@@ -112,7 +157,7 @@ impl<K: Object> Collection<K> {
 
     /// The object `namespace/name` (namespace `""` for cluster-scoped kinds).
     pub fn get(&self, namespace: &str, name: &str) -> Option<Arc<K>> {
-        self.read().objects.get(&(namespace.to_owned(), name.to_owned())).cloned()
+        self.read().objects.get(&(namespace.to_owned(), name.to_owned())).map(|s| s.object.clone())
     }
 
     /// All objects, or those of one namespace, in (namespace, name) order, with the
@@ -121,15 +166,25 @@ impl<K: Object> Collection<K> {
         let inner = self.read();
         let rv = self.shared.current_rv();
         let items = match namespace {
-            None => inner.objects.values().cloned().collect(),
+            None => inner.objects.values().map(|s| s.object.clone()).collect(),
             Some(ns) => inner
                 .objects
                 .range((ns.to_owned(), String::new())..)
                 .take_while(|((n, _), _)| n == ns)
-                .map(|(_, v)| v.clone())
+                .map(|(_, s)| s.object.clone())
                 .collect(),
         };
         (items, rv)
+    }
+
+    /// `obj` as JSON: encoded once per stored version (and shared with the watches that
+    /// sent it), so listing thousands of objects is mostly copying.
+    pub fn json_of(&self, obj: &Arc<K>) -> Bytes {
+        let inner = self.read();
+        match inner.objects.get(&key_of(obj.as_ref())) {
+            Some(s) if Arc::ptr_eq(&s.object, obj) => s.json.get_or_init(|| encode(obj.as_ref())).clone(),
+            _ => encode(obj.as_ref()),
+        }
     }
 
     /// The latest resourceVersion such that every change of this kind at or below it
@@ -150,8 +205,31 @@ impl<K: Object> Collection<K> {
         self.len() == 0
     }
 
-    fn publish(&self, inner: &mut Inner<K>, kind: ChangeType, object: Arc<K>, old: Option<Arc<K>>, rv: u64) {
-        let change = Arc::new(Change { kind, object, old, rv });
+    /// A set that from now on collects the key of every object written.
+    pub fn track(&self) -> Arc<Dirty> {
+        let dirty = Arc::new(Dirty::default());
+        self.trackers.lock().unwrap_or_else(|p| p.into_inner()).push(dirty.clone());
+        dirty
+    }
+
+    fn publish(&self, inner: &mut Inner<K>, kind: ChangeType, object: Arc<K>, old: Option<Arc<K>>, rv: u64, json: Arc<OnceLock<Bytes>>) {
+        let trackers = self.trackers.lock().unwrap_or_else(|p| p.into_inner());
+        if !trackers.is_empty() {
+            let key: Key = key_of(object.as_ref());
+            for t in trackers.iter() {
+                t.mark(&key);
+            }
+        }
+        drop(trackers);
+        let ownership_changed = match (kind, &old) {
+            (ChangeType::Deleted, _) => true,
+            (_, None) => ownership(object.as_ref()) != (None, None, None),
+            (_, Some(old)) => ownership(old.as_ref()) != ownership(object.as_ref()),
+        };
+        if ownership_changed {
+            self.shared.ownership_changed();
+        }
+        let change = Arc::new(Change { kind, object, old, rv, json });
         inner.history.push_back(change.clone());
         while inner.history.len() > self.history_cap {
             if let Some(dropped) = inner.history.pop_front() {
@@ -178,9 +256,10 @@ impl<K: Object> Collection<K> {
         }
         let (obj, rv) = self.stamp(obj);
         self.shared.record(&obj, rv, false);
-        let obj = Arc::new(obj);
-        inner.objects.insert(key, obj.clone());
-        self.publish(&mut inner, ChangeType::Added, obj.clone(), None, rv);
+        let stored = Stored::new(Arc::new(obj));
+        let (obj, json) = (stored.object.clone(), stored.json.clone());
+        inner.objects.insert(key, stored);
+        self.publish(&mut inner, ChangeType::Added, obj.clone(), None, rv, json);
         Ok(obj)
     }
 
@@ -189,15 +268,16 @@ impl<K: Object> Collection<K> {
     pub fn replace(&self, obj: K, expected_rv: Option<u64>) -> Result<Arc<K>, StoreError> {
         let key = key_of(&obj);
         let mut inner = self.write();
-        let old = inner.objects.get(&key).cloned().ok_or(StoreError::NotFound)?;
+        let old = inner.objects.get(&key).map(|s| s.object.clone()).ok_or(StoreError::NotFound)?;
         if expected_rv.is_some_and(|rv| rv != rv_of(old.as_ref())) {
             return Err(StoreError::Conflict);
         }
         let (obj, rv) = self.stamp(obj);
         self.shared.record(&obj, rv, false);
-        let obj = Arc::new(obj);
-        inner.objects.insert(key, obj.clone());
-        self.publish(&mut inner, ChangeType::Modified, obj.clone(), Some(old), rv);
+        let stored = Stored::new(Arc::new(obj));
+        let (obj, json) = (stored.object.clone(), stored.json.clone());
+        inner.objects.insert(key, stored);
+        self.publish(&mut inner, ChangeType::Modified, obj.clone(), Some(old), rv, json);
         Ok(obj)
     }
 
@@ -214,16 +294,17 @@ impl<K: Object> Collection<K> {
     {
         let key = (namespace.to_owned(), name.to_owned());
         let mut inner = self.write();
-        let old = inner.objects.get(&key).cloned().ok_or(StoreError::NotFound)?;
+        let old = inner.objects.get(&key).map(|s| s.object.clone()).ok_or(StoreError::NotFound)?;
         let mut obj = (*old).clone();
         if !change(&mut obj)? {
             return Ok(None);
         }
         let (obj, rv) = self.stamp(obj);
         self.shared.record(&obj, rv, false);
-        let obj = Arc::new(obj);
-        inner.objects.insert(key, obj.clone());
-        self.publish(&mut inner, ChangeType::Modified, obj.clone(), Some(old), rv);
+        let stored = Stored::new(Arc::new(obj));
+        let (obj, json) = (stored.object.clone(), stored.json.clone());
+        inner.objects.insert(key, stored);
+        self.publish(&mut inner, ChangeType::Modified, obj.clone(), Some(old), rv, json);
         Ok(Some(obj))
     }
 
@@ -231,11 +312,11 @@ impl<K: Object> Collection<K> {
     pub fn remove(&self, namespace: &str, name: &str) -> Option<Arc<K>> {
         let key = (namespace.to_owned(), name.to_owned());
         let mut inner = self.write();
-        let old = inner.objects.remove(&key)?;
+        let old = inner.objects.remove(&key)?.object;
         let (obj, rv) = self.stamp((*old).clone());
         self.shared.record(&obj, rv, true);
         let obj = Arc::new(obj);
-        self.publish(&mut inner, ChangeType::Deleted, obj.clone(), Some(old), rv);
+        self.publish(&mut inner, ChangeType::Deleted, obj.clone(), Some(old), rv, Arc::default());
         Some(obj)
     }
 
@@ -244,7 +325,7 @@ impl<K: Object> Collection<K> {
         {
             let inner = self.read();
             let current = inner.objects.get(&(namespace.to_owned(), name.to_owned()))?;
-            if current.metadata().uid.as_deref() != Some(uid) {
+            if current.object.metadata().uid.as_deref() != Some(uid) {
                 return None;
             }
         }
@@ -263,7 +344,7 @@ impl<K: Object> Collection<K> {
                 inner
                     .objects
                     .values()
-                    .map(|o| Arc::new(Change { kind: ChangeType::Added, object: o.clone(), old: None, rv }))
+                    .map(|s| Arc::new(Change { kind: ChangeType::Added, object: s.object.clone(), old: None, rv, json: s.json.clone() }))
                     .collect()
             }
             Some(v) => {
@@ -294,7 +375,7 @@ impl<K: Object> Collection<K> {
         }
         match serde_json::from_slice::<K>(json) {
             Ok(obj) => {
-                self.write().objects.insert(key_of(&obj), Arc::new(obj));
+                self.write().objects.insert(key_of(&obj), Stored::new(Arc::new(obj)));
             }
             Err(e) => tracing::warn!(%kind, error = %e, "the state directory holds an unreadable object; skipped"),
         }

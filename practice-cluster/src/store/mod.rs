@@ -6,11 +6,13 @@
 //! watch resume from an older resourceVersion (or be told `410 Expired`).
 
 mod collection;
+mod dirty;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 pub use collection::{Change, ChangeType, Collection, WatchStart};
+pub use dirty::{Dirty, Key};
 use k8s_openapi::api::apps::v1::{ControllerRevision, StatefulSet};
 use k8s_openapi::api::core::v1::{
     Endpoints, Event, Namespace, Node, PersistentVolume, PersistentVolumeClaim, Pod, Service,
@@ -79,6 +81,7 @@ pub enum StoreError {
 #[derive(Debug, Default)]
 pub struct Shared {
     rv: AtomicU64,
+    ownership: AtomicU64,
     changed: Notify,
     journal: OnceLock<Arc<Journal>>,
 }
@@ -92,6 +95,17 @@ impl Shared {
     /// The latest resourceVersion handed out.
     pub fn current_rv(&self) -> u64 {
         self.rv.load(Ordering::SeqCst)
+    }
+
+    /// Counts the writes that matter to garbage collection: removals, and objects whose
+    /// owner references, deletion timestamp or finalizers were set or changed. While it
+    /// stands still, a collector pass would find nothing new.
+    pub fn ownership_version(&self) -> u64 {
+        self.ownership.load(Ordering::SeqCst)
+    }
+
+    pub(crate) fn ownership_changed(&self) {
+        self.ownership.fetch_add(1, Ordering::SeqCst);
     }
 
     /// The journal writes go to, if the cluster has a state directory.
