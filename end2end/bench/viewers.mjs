@@ -113,7 +113,9 @@ function annotate(pod, key, value) {
 /** Flips a pod's readiness `count` times; returns the DOM's lag behind kubectl for each flip. */
 async function domLatency(page, pod, count) {
   await page.evaluate((pod) => {
-    const cell = () => document.querySelector(`[data-testid="pod-${pod}"] [data-testid="ready"]`);
+    // The teaching view's lane, or the Details table's row.
+    const ordinal = pod.slice(pod.lastIndexOf("-") + 1);
+    const cell = () => document.querySelector(`[data-testid="lane-${ordinal}"] [data-testid="ready"], [data-testid="pod-${pod}"] [data-testid="ready"]`);
     window.__flips = [];
     let last = cell()?.textContent;
     new MutationObserver(() => {
@@ -190,7 +192,7 @@ async function main() {
     const page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
     const t0 = Date.now();
     await page.goto(DASHBOARD + "/");
-    await page.waitForSelector('[data-testid="pod-web-0"] [data-testid="ready"]');
+    await page.waitForSelector('[data-testid="lane-0"] [data-testid="ready"], [data-testid="pod-web-0"] [data-testid="ready"]');
     const rowsIn = Date.now() - t0;
     await page.waitForFunction(() => window.__stslabHydrated === true, null, { timeout: 120_000 });
     const hydratedIn = Date.now() - t0;
