@@ -10,8 +10,7 @@ use crate::model::{ActionReport, Page};
 
 #[cfg(feature = "ssr")]
 fn backend() -> Result<crate::backend::SharedBackend, ActionError> {
-    use_context::<crate::backend::SharedBackend>()
-        .ok_or_else(|| ActionError::Internal("the dashboard backend is not running".to_owned()))
+    use_context::<crate::backend::SharedBackend>().ok_or_else(|| ActionError::Internal("the dashboard backend is not running".to_owned()))
 }
 
 /// The endpoints under `/api/fn/` that only read; the server requires presenter

@@ -2,9 +2,9 @@
 //! the HTTP status the server answers with, so the page shows a sentence and scripts
 //! get a 4xx or 5xx they can act on.
 
-use serde::{Deserialize, Serialize};
 use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use serde::{Deserialize, Serialize};
 
 /// Why an action was not done, in words for the person who asked.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
@@ -61,13 +61,9 @@ impl FromServerFnError for ActionError {
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         match value {
-            ServerFnErrorErr::Args(e) | ServerFnErrorErr::MissingArg(e) => {
-                ActionError::Invalid(format!("the request's arguments are not valid: {e}"))
-            }
+            ServerFnErrorErr::Args(e) | ServerFnErrorErr::MissingArg(e) => ActionError::Invalid(format!("the request's arguments are not valid: {e}")),
             ServerFnErrorErr::Request(e) => ActionError::Transport(format!("could not reach the dashboard server: {e}")),
-            ServerFnErrorErr::Deserialization(e) => {
-                ActionError::Transport(format!("could not read the dashboard server's answer: {e}"))
-            }
+            ServerFnErrorErr::Deserialization(e) => ActionError::Transport(format!("could not read the dashboard server's answer: {e}")),
             other => ActionError::Internal(other.to_string()),
         }
     }

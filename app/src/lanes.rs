@@ -85,9 +85,7 @@ fn pod_dns(pod: &str, dns: &DnsView, namespace: &str) -> LaneDns {
     match (record, &dns.service) {
         (Some(r), _) if r.published => LaneDns::Published { name: r.name.clone() },
         (Some(r), _) => LaneDns::Withheld { name: r.name.clone() },
-        (None, Some(svc)) if dns.headless => {
-            LaneDns::NotListed { name: format!("{pod}.{svc}.{namespace}.svc.{}", dns.domain) }
-        }
+        (None, Some(svc)) if dns.headless => LaneDns::NotListed { name: format!("{pod}.{svc}.{namespace}.svc.{}", dns.domain) },
         (None, _) => LaneDns::NoName { reason: no_name_reason(dns) },
     }
 }
@@ -220,9 +218,16 @@ mod tests {
 
     fn with_probes(states: &[(&str, ProbeState)]) -> PodView {
         let probes = |c: usize| {
-            states.iter().filter(|(k, _)| k.ends_with(&c.to_string())).map(|(k, s)| ProbeView { kind: k[..k.len() - 1].to_owned(), state: s.clone(), ..Default::default() }).collect()
+            states
+                .iter()
+                .filter(|(k, _)| k.ends_with(&c.to_string()))
+                .map(|(k, s)| ProbeView { kind: k[..k.len() - 1].to_owned(), state: s.clone(), ..Default::default() })
+                .collect()
         };
-        PodView { containers: vec![ContainerView { probes: probes(1), ..Default::default() }, ContainerView { probes: probes(2), ..Default::default() }], ..pod(0) }
+        PodView {
+            containers: vec![ContainerView { probes: probes(1), ..Default::default() }, ContainerView { probes: probes(2), ..Default::default() }],
+            ..pod(0)
+        }
     }
 
     #[test]

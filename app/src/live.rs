@@ -43,13 +43,7 @@ fn rows<T: Clone + Send + Sync + 'static>(items: &[T], key: impl Fn(&T) -> Strin
     items.iter().map(|i| (key(i), RwSignal::new(i.clone()))).collect()
 }
 
-fn upsert<T: Clone + Send + Sync + 'static>(
-    rows: Rows<T>,
-    owner: StoredValue<Owner>,
-    key: String,
-    value: T,
-    order: impl Fn(&T) -> i32,
-) {
+fn upsert<T: Clone + Send + Sync + 'static>(rows: Rows<T>, owner: StoredValue<Owner>, key: String, value: T, order: impl Fn(&T) -> i32) {
     let existing = rows.with_untracked(|r| r.iter().find(|(k, _)| *k == key).map(|(_, s)| *s));
     match existing {
         Some(signal) => signal.set(value),
@@ -66,12 +60,7 @@ fn upsert<T: Clone + Send + Sync + 'static>(
 /// Makes `rows` show exactly `items`, in order: rows whose key stays keep their
 /// signal (updated in place, so the row on screen stays bound to it), new keys get
 /// a new signal, and missing keys are dropped.
-fn sync_rows<T: Clone + PartialEq + Send + Sync + 'static>(
-    rows: Rows<T>,
-    owner: StoredValue<Owner>,
-    items: &[T],
-    key: impl Fn(&T) -> String,
-) {
+fn sync_rows<T: Clone + PartialEq + Send + Sync + 'static>(rows: Rows<T>, owner: StoredValue<Owner>, items: &[T], key: impl Fn(&T) -> String) {
     let existing = rows.get_untracked();
     let next: Vec<(String, RwSignal<T>)> = items
         .iter()
@@ -145,9 +134,7 @@ impl LiveView {
                     match change {
                         Change::Pod { pod } => upsert(self.pods, self.owner, pod.name.clone(), pod, |p| p.ordinal),
                         Change::PodRemoved { name } => self.pods.update(|r| r.retain(|(k, _)| *k != name)),
-                        Change::Claim { claim } => {
-                            upsert(self.claims, self.owner, claim.name.clone(), claim, |c| c.ordinal)
-                        }
+                        Change::Claim { claim } => upsert(self.claims, self.owner, claim.name.clone(), claim, |c| c.ordinal),
                         Change::ClaimRemoved { name } => self.claims.update(|r| r.retain(|(k, _)| *k != name)),
                         other => self.snapshot.update(|s| s.apply_change(other)),
                     }

@@ -495,12 +495,8 @@ impl Snapshot {
         if self.statefulset != next.statefulset {
             out.push(Change::StatefulSet { statefulset: next.statefulset.clone() });
         }
-        keyed_diff(&self.pods, &next.pods, |p| &p.name, &mut out, |p| Change::Pod { pod: p.clone() }, |name| {
-            Change::PodRemoved { name }
-        });
-        keyed_diff(&self.claims, &next.claims, |c| &c.name, &mut out, |c| Change::Claim { claim: c.clone() }, |name| {
-            Change::ClaimRemoved { name }
-        });
+        keyed_diff(&self.pods, &next.pods, |p| &p.name, &mut out, |p| Change::Pod { pod: p.clone() }, |name| Change::PodRemoved { name });
+        keyed_diff(&self.claims, &next.claims, |c| &c.name, &mut out, |c| Change::Claim { claim: c.clone() }, |name| Change::ClaimRemoved { name });
         if self.dns != next.dns {
             out.push(Change::Dns { dns: next.dns.clone() });
         }
@@ -645,11 +641,8 @@ mod tests {
 
     #[test]
     fn diff_touches_only_the_changed_rows_and_round_trips() {
-        let old = Snapshot {
-            revision: 1,
-            pods: vec![pod("web-0", 0, "Running"), pod("web-1", 1, "Running"), pod("web-2", 2, "Running")],
-            ..Default::default()
-        };
+        let old =
+            Snapshot { revision: 1, pods: vec![pod("web-0", 0, "Running"), pod("web-1", 1, "Running"), pod("web-2", 2, "Running")], ..Default::default() };
         let mut next = old.clone();
         next.pods[1].status = "Terminating".into();
         next.pods.remove(2);

@@ -53,16 +53,10 @@ async fn run(state_dir: Option<PathBuf>) -> anyhow::Result<()> {
         println!("  state directory after the lab:        {}", kib(dir_size(dir)));
     }
     let addr = running.addr;
-    let mut latencies = tokio::task::spawn_blocking(move || {
-        (0..WRITES).map(|i| create_service(addr, &format!("bench-{i}"))).collect::<anyhow::Result<Vec<_>>>()
-    })
-    .await??;
+    let mut latencies =
+        tokio::task::spawn_blocking(move || (0..WRITES).map(|i| create_service(addr, &format!("bench-{i}"))).collect::<anyhow::Result<Vec<_>>>()).await??;
     latencies.sort();
-    println!(
-        "  {WRITES} Service creates {label}: p50 {:?}, p99 {:?}",
-        percentile(&latencies, 0.5),
-        percentile(&latencies, 0.99)
-    );
+    println!("  {WRITES} Service creates {label}: p50 {:?}, p99 {:?}", percentile(&latencies, 0.5), percentile(&latencies, 0.99));
     if let Some(dir) = &state_dir {
         println!("  state directory after {WRITES} writes:   {}", kib(dir_size(dir)));
         if let Some(journal) = running.cluster.store.shared.journal() {

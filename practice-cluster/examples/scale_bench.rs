@@ -25,10 +25,7 @@ const TABLE: &str = "application/json;as=Table;v=v1;g=meta.k8s.io,application/js
 /// Sends one request over a fresh connection; returns the status line and the body's length.
 fn request(addr: SocketAddr, method: &str, path: &str, headers: &str, body: &str) -> anyhow::Result<(String, usize)> {
     let mut stream = TcpStream::connect(addr)?;
-    let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
+    let request = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
     stream.write_all(request.as_bytes())?;
     let mut response = Vec::new();
     stream.read_to_end(&mut response)?;
@@ -38,13 +35,8 @@ fn request(addr: SocketAddr, method: &str, path: &str, headers: &str, body: &str
 
 fn scale(addr: SocketAddr, replicas: usize) -> anyhow::Result<()> {
     let body = format!(r#"{{"spec":{{"replicas":{replicas}}}}}"#);
-    let (status, _) = request(
-        addr,
-        "PATCH",
-        "/apis/apps/v1/namespaces/default/statefulsets/web/scale",
-        "Content-Type: application/merge-patch+json\r\n",
-        &body,
-    )?;
+    let (status, _) =
+        request(addr, "PATCH", "/apis/apps/v1/namespaces/default/statefulsets/web/scale", "Content-Type: application/merge-patch+json\r\n", &body)?;
     anyhow::ensure!(status.contains(" 200"), "scale to {replicas}: {status}");
     Ok(())
 }
@@ -52,9 +44,7 @@ fn scale(addr: SocketAddr, replicas: usize) -> anyhow::Result<()> {
 fn running_and_ready(pod: &Pod) -> bool {
     let status = pod.status.as_ref();
     let running = status.and_then(|s| s.phase.as_deref()) == Some("Running");
-    let ready = status
-        .and_then(|s| s.conditions.as_ref())
-        .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
+    let ready = status.and_then(|s| s.conditions.as_ref()).is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
     running && ready && pod.metadata.deletion_timestamp.is_none()
 }
 
@@ -83,11 +73,7 @@ async fn wait_for(cluster: &Cluster, want: usize) -> Option<Duration> {
 
 fn vm_kib(field: &str) -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
+    status.lines().find_map(|l| l.strip_prefix(field)).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok()).unwrap_or(0)
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -103,8 +89,7 @@ async fn list_latency(addr: SocketAddr, pods: usize) -> anyhow::Result<()> {
         for _ in 0..5 {
             let h = headers.clone();
             let start = Instant::now();
-            let (status, len) =
-                tokio::task::spawn_blocking(move || request(addr, "GET", "/api/v1/namespaces/default/pods", &h, "")).await??;
+            let (status, len) = tokio::task::spawn_blocking(move || request(addr, "GET", "/api/v1/namespaces/default/pods", &h, "")).await??;
             times.push(start.elapsed());
             anyhow::ensure!(status.contains(" 200"), "list: {status}");
             bytes = len;
@@ -287,7 +272,9 @@ async fn scale_with_watchers(running: &practice_cluster::Running, pods: usize) -
         percentile(&latencies, 0.99),
         latencies.last().copied().unwrap_or_default()
     );
-    println!("    watchers that missed events: {short} ({missing} events in all); watches resumed: {resumed}, expired: {expired}; reference lagged by {lagged}");
+    println!(
+        "    watchers that missed events: {short} ({missing} events in all); watches resumed: {resumed}, expired: {expired}; reference lagged by {lagged}"
+    );
     Ok(())
 }
 

@@ -11,8 +11,8 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::api::error::ApiError;
-use crate::clock::Clock;
 use crate::api::guard::Guard;
+use crate::clock::Clock;
 use crate::controllers;
 use crate::durable::{self, Journal, Restored};
 use crate::limits::Limits;
@@ -33,11 +33,7 @@ pub struct Timings {
 
 impl Default for Timings {
     fn default() -> Self {
-        Timings {
-            container_start: SignedDuration::from_millis(1500),
-            app_shutdown: SignedDuration::from_secs(2),
-            provision: SignedDuration::from_millis(500),
-        }
+        Timings { container_start: SignedDuration::from_millis(1500), app_shutdown: SignedDuration::from_secs(2), provision: SignedDuration::from_millis(500) }
     }
 }
 
@@ -287,7 +283,9 @@ pub enum StartError {
     #[error(transparent)]
     State(#[from] durable::Error),
     /// A non-loopback address was asked for without allowing remote access.
-    #[error("refusing to listen on {0}: it is not a loopback address, and the API has no authentication but a bearer token; allow remote access explicitly (--allow-remote) to get one")]
+    #[error(
+        "refusing to listen on {0}: it is not a loopback address, and the API has no authentication but a bearer token; allow remote access explicitly (--allow-remote) to get one"
+    )]
     RemoteNotAllowed(SocketAddr),
     /// TLS (for a non-loopback address) could not be set up.
     #[error(transparent)]
@@ -319,9 +317,7 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
         }
     }
     cluster.settle();
-    let listener = TcpListener::bind(options.listen)
-        .await
-        .map_err(|source| StartError::Bind { addr: options.listen, source })?;
+    let listener = TcpListener::bind(options.listen).await.map_err(|source| StartError::Bind { addr: options.listen, source })?;
     let addr = listener.local_addr().map_err(|source| StartError::Bind { addr: options.listen, source })?;
     let (stop, stopped) = watch::channel(false);
 

@@ -365,9 +365,7 @@ fn resolve_service(store: &Store, labels: &[&str]) -> Option<Vec<Ipv4Addr>> {
     };
     let svc = store.services.get(ns, name)?;
     let port_matches = |p_name: Option<&str>, p_proto: Option<&str>| {
-        port.as_ref().is_none_or(|(n, proto)| {
-            p_name.unwrap_or_default() == n && p_proto.unwrap_or("TCP").eq_ignore_ascii_case(proto)
-        })
+        port.as_ref().is_none_or(|(n, proto)| p_name.unwrap_or_default() == n && p_proto.unwrap_or("TCP").eq_ignore_ascii_case(proto))
     };
     if let (Some(ip), None) = (cluster_ip(&svc), endpoint) {
         let ports = svc.spec.as_ref().and_then(|s| s.ports.as_deref()).unwrap_or_default();
@@ -443,11 +441,14 @@ mod tests {
             let name = format!("web-{n}.web.default.svc.cluster.local");
             assert_eq!(a_records(&records, &name), [&ip(&web_ip(n))]);
         }
-        assert_eq!(srv_records(&records, "_http._tcp.web.default.svc.cluster.local"), [
-            (33, 8000, "web-0.web.default.svc.cluster.local"),
-            (33, 8000, "web-1.web.default.svc.cluster.local"),
-            (33, 8000, "web-2.web.default.svc.cluster.local"),
-        ]);
+        assert_eq!(
+            srv_records(&records, "_http._tcp.web.default.svc.cluster.local"),
+            [
+                (33, 8000, "web-0.web.default.svc.cluster.local"),
+                (33, 8000, "web-1.web.default.svc.cluster.local"),
+                (33, 8000, "web-2.web.default.svc.cluster.local"),
+            ]
+        );
         let line = records.iter().find(|r| r.name() == "_http._tcp.web.default.svc.cluster.local").expect("srv").to_string();
         assert_eq!(line, "_http._tcp.web.default.svc.cluster.local.\t30\tIN\tSRV\t0 33 8000 web-0.web.default.svc.cluster.local.");
     }
@@ -512,8 +513,11 @@ mod tests {
         assert_eq!(from_default(&c, "10-244-0-6.nowhere.pod.cluster.local"), None);
         assert_eq!(from_default(&c, "10.244.0.6").map(|(_, ips)| ips), Some(web_ips(&[1])));
 
-        let svc = service(&c, json!({"metadata": {"name": "front"},
-                                     "spec": {"selector": {"app": "web"}, "ports": [{"name": "http", "port": 80, "targetPort": "http"}]}}));
+        let svc = service(
+            &c,
+            json!({"metadata": {"name": "front"},
+                                     "spec": {"selector": {"app": "web"}, "ports": [{"name": "http", "port": 80, "targetPort": "http"}]}}),
+        );
         sync(&c);
         let cluster_ip = svc.spec.as_ref().and_then(|s| s.cluster_ip.clone()).expect("cluster IP allocated");
         let records = records(&c.store, ZONE);
@@ -552,22 +556,17 @@ mod tests {
         let records = headless_records(&svc, &[slice, other], "cluster.local.");
         assert_eq!(a_records(&records, "db.data.svc.cluster.local"), [&ip("10.1.0.1"), &ip("10.1.0.2")]);
         assert_eq!(a_records(&records, "10-1-0-2.db.data.svc.cluster.local"), [&ip("10.1.0.2")]);
-        assert_eq!(srv_records(&records, "_pg._tcp.db.data.svc.cluster.local"), [
-            (50, 5432, "10-1-0-1.db.data.svc.cluster.local"),
-            (50, 5432, "10-1-0-2.db.data.svc.cluster.local"),
-        ]);
+        assert_eq!(
+            srv_records(&records, "_pg._tcp.db.data.svc.cluster.local"),
+            [(50, 5432, "10-1-0-1.db.data.svc.cluster.local"), (50, 5432, "10-1-0-2.db.data.svc.cluster.local"),]
+        );
     }
 
     #[test]
     fn search_order_follows_ndots() {
         let search = search_domains("default", ZONE);
         assert_eq!(search, ["default.svc.cluster.local", "svc.cluster.local", "cluster.local"]);
-        assert_eq!(search_order("web", &search), [
-            "web.default.svc.cluster.local",
-            "web.svc.cluster.local",
-            "web.cluster.local",
-            "web"
-        ]);
+        assert_eq!(search_order("web", &search), ["web.default.svc.cluster.local", "web.svc.cluster.local", "web.cluster.local", "web"]);
         assert_eq!(search_order("a.b.c.d.e.f", &search).first().map(String::as_str), Some("a.b.c.d.e.f"));
         assert_eq!(search_order("web.default.svc.cluster.local.", &search), ["web.default.svc.cluster.local"]);
     }

@@ -85,14 +85,7 @@ fn dedup_name(involved: &ObjectReference, reason: &str, message: &str, source: S
 }
 
 /// Records an event about `involved`, or bumps the count of the same one.
-pub fn record(
-    cluster: &Cluster,
-    source: Source,
-    involved: ObjectReference,
-    severity: Severity,
-    reason: &str,
-    message: String,
-) {
+pub fn record(cluster: &Cluster, source: Source, involved: ObjectReference, severity: Severity, reason: &str, message: String) {
     let now = cluster.clock.now();
     let ns = involved.namespace.clone().unwrap_or_else(|| "default".to_owned());
     let events = &cluster.store.events;
@@ -123,11 +116,13 @@ pub fn record(
         involved_object: involved,
         reason: Some(reason.to_owned()),
         message: Some(message),
-        type_: Some(match severity {
-            Severity::Normal => "Normal",
-            Severity::Warning => "Warning",
-        }
-        .to_owned()),
+        type_: Some(
+            match severity {
+                Severity::Normal => "Normal",
+                Severity::Warning => "Warning",
+            }
+            .to_owned(),
+        ),
         count: Some(1),
         first_timestamp: Some(Time(now)),
         last_timestamp: Some(Time(now)),
@@ -151,14 +146,7 @@ pub fn record(
 /// Records an event unless the object already has one with this reason and message.
 /// For conditions a controller sees on every pass (a missing storage class, a claim
 /// that is being deleted): bumping `count` each pass would write on every pass.
-pub fn record_once(
-    cluster: &Cluster,
-    source: Source,
-    involved: ObjectReference,
-    severity: Severity,
-    reason: &str,
-    message: String,
-) {
+pub fn record_once(cluster: &Cluster, source: Source, involved: ObjectReference, severity: Severity, reason: &str, message: String) {
     let ns = involved.namespace.as_deref().unwrap_or("default");
     let name = dedup_name(&involved, reason, &message, source);
     let seen = cluster.store.events.get(ns, &name).is_some_and(|e| same_event(&e, &involved, reason, &message, source));

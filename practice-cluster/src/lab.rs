@@ -4,9 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{
-    Namespace, Node, NodeAddress, NodeCondition, NodeStatus, NodeSystemInfo, Service, ServicePort, ServiceSpec,
-};
+use k8s_openapi::api::core::v1::{Namespace, Node, NodeAddress, NodeCondition, NodeStatus, NodeSystemInfo, Service, ServicePort, ServiceSpec};
 use k8s_openapi::api::storage::v1::StorageClass;
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
@@ -14,7 +12,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::Cluster;
-use crate::api::resource::{all, DynResource};
+use crate::api::resource::{DynResource, all};
 
 /// The lab: a headless Service and a StatefulSet whose app counts visits to `/` in
 /// `/data/visits` on each pod's own volume.
@@ -102,19 +100,11 @@ pub fn bootstrap(cluster: &Cluster) {
     };
     log_err(crate::ops::create(cluster, None, class, false));
     let service = |name: &str, ns: &str, ip: &str, ports: Vec<ServicePort>, labels: &[(&str, &str)]| Service {
-        metadata: ObjectMeta {
-            labels: Some(labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()),
-            ..meta(name, Some(ns))
-        },
+        metadata: ObjectMeta { labels: Some(labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()), ..meta(name, Some(ns)) },
         spec: Some(ServiceSpec { cluster_ip: Some(ip.into()), ports: Some(ports), ..Default::default() }),
         ..Default::default()
     };
-    let port = |name: &str, port: i32, proto: &str| ServicePort {
-        name: Some(name.into()),
-        port,
-        protocol: Some(proto.into()),
-        ..Default::default()
-    };
+    let port = |name: &str, port: i32, proto: &str| ServicePort { name: Some(name.into()), port, protocol: Some(proto.into()), ..Default::default() };
     log_err(crate::ops::create(
         cluster,
         Some("default"),
@@ -124,13 +114,7 @@ pub fn bootstrap(cluster: &Cluster) {
     log_err(crate::ops::create(
         cluster,
         Some("kube-system"),
-        service(
-            "kube-dns",
-            "kube-system",
-            "10.96.0.10",
-            vec![port("dns", 53, "UDP"), port("dns-tcp", 53, "TCP")],
-            &[("k8s-app", "kube-dns")],
-        ),
+        service("kube-dns", "kube-system", "10.96.0.10", vec![port("dns", 53, "UDP"), port("dns-tcp", 53, "TCP")], &[("k8s-app", "kube-dns")]),
         false,
     ));
 }
@@ -165,8 +149,8 @@ pub fn load_manifest(cluster: &Cluster, text: &str) -> Result<usize, String> {
         for item in items {
             let api_version = item.get("apiVersion").and_then(Value::as_str).unwrap_or_default();
             let kind = item.get("kind").and_then(Value::as_str).unwrap_or_default();
-            let res = resource_for(api_version, kind)
-                .ok_or_else(|| format!("document {}: the practice cluster does not serve {kind} in {api_version:?}", i + 1))?;
+            let res =
+                resource_for(api_version, kind).ok_or_else(|| format!("document {}: the practice cluster does not serve {kind} in {api_version:?}", i + 1))?;
             let ns = item.pointer("/metadata/namespace").and_then(Value::as_str).map(str::to_owned);
             match res.create(cluster, ns.as_deref(), item, false) {
                 Ok(_) => created += 1,

@@ -72,7 +72,9 @@ pub enum LimitError {
         size: usize,
     },
     /// The namespace already holds as many objects of this kind as allowed.
-    #[error("{plural} \"{name}\" is forbidden: exceeded quota: practice-cluster, requested: count/{plural}=1, used: count/{plural}={used}, limited: count/{plural}={used}")]
+    #[error(
+        "{plural} \"{name}\" is forbidden: exceeded quota: practice-cluster, requested: count/{plural}=1, used: count/{plural}={used}, limited: count/{plural}={used}"
+    )]
     Quota {
         /// The kind's URL plural, e.g. `services`.
         plural: &'static str,
@@ -134,11 +136,12 @@ pub fn check_replicas(limits: &Limits, obj: &dyn Any) -> Result<(), ApiError> {
 
 /// The 422 for `spec.replicas` above the cap, for a StatefulSet or its Scale.
 pub fn replicas_invalid(kind: &str, group: &str, name: &str, replicas: i64, limits: &Limits) -> ApiError {
-    ApiError::invalid(kind, group, name, vec![(
-        "FieldValueInvalid",
-        "spec.replicas",
-        format!("Invalid value: {replicas}: must be less than or equal to {}", limits.max_replicas),
-    )])
+    ApiError::invalid(
+        kind,
+        group,
+        name,
+        vec![("FieldValueInvalid", "spec.replicas", format!("Invalid value: {replicas}: must be less than or equal to {}", limits.max_replicas))],
+    )
 }
 
 /// Refuses a new object when its namespace already holds `existing` of its kind.

@@ -52,9 +52,7 @@ struct Cli {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,tower_http=warn".into()))
-        .init();
+    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,tower_http=warn".into())).init();
     let cli = Cli::parse();
     let mut manifests = Vec::new();
     for path in &cli.manifests {
@@ -65,11 +63,7 @@ async fn main() -> anyhow::Result<()> {
         empty: cli.empty,
         scenario: cli.scenario,
         manifests,
-        config: Config {
-            cluster_domain: cli.cluster_domain,
-            limits: Limits { max_replicas: cli.max_replicas, ..Limits::default() },
-            ..Config::default()
-        },
+        config: Config { cluster_domain: cli.cluster_domain, limits: Limits { max_replicas: cli.max_replicas, ..Limits::default() }, ..Config::default() },
         allow_remote: cli.allow_remote,
         state_dir: cli.state_dir,
         fresh: cli.fresh,

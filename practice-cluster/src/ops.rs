@@ -90,9 +90,7 @@ pub fn create<K: ApiKind>(cluster: &Cluster, namespace: Option<&str>, mut obj: K
     if K::NAMESPACED {
         let ns = namespace.map(str::to_owned).or_else(|| meta.namespace.clone()).unwrap_or_else(|| "default".to_owned());
         if meta.namespace.as_deref().is_some_and(|n| n != ns) {
-            return Err(ApiError::bad_request(
-                "the namespace of the provided object does not match the namespace sent on the request",
-            ));
+            return Err(ApiError::bad_request("the namespace of the provided object does not match the namespace sent on the request"));
         }
         if cluster.store.namespaces.get("", &ns).is_none() {
             return Err(ApiError::not_found("namespaces", "", &ns));
@@ -113,21 +111,29 @@ pub fn create<K: ApiKind>(cluster: &Cluster, namespace: Option<&str>, mut obj: K
         match meta.generate_name.as_deref() {
             Some(prefix) if !prefix.is_empty() => meta.name = Some(format!("{prefix}{}", random_suffix())),
             _ => {
-                return Err(ApiError::invalid(K::KIND, K::GROUP, "", vec![(
-                    "FieldValueRequired",
-                    "metadata.name",
-                    "Required value: name or generateName is required".to_owned(),
-                )]));
+                return Err(ApiError::invalid(
+                    K::KIND,
+                    K::GROUP,
+                    "",
+                    vec![("FieldValueRequired", "metadata.name", "Required value: name or generateName is required".to_owned())],
+                ));
             }
         }
     }
     let name = meta.name.clone().unwrap_or_default();
     if !is_dns_subdomain(&name) {
-        return Err(ApiError::invalid(K::KIND, K::GROUP, &name, vec![(
-            "FieldValueInvalid",
-            "metadata.name",
-            format!("Invalid value: \"{name}\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"),
-        )]));
+        return Err(ApiError::invalid(
+            K::KIND,
+            K::GROUP,
+            &name,
+            vec![(
+                "FieldValueInvalid",
+                "metadata.name",
+                format!(
+                    "Invalid value: \"{name}\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
+                ),
+            )],
+        ));
     }
     meta.uid = Some(uuid::Uuid::new_v4().to_string());
     meta.creation_timestamp = Some(Time(now));
@@ -147,9 +153,7 @@ pub fn create<K: ApiKind>(cluster: &Cluster, namespace: Option<&str>, mut obj: K
         }
         return Ok(Arc::new(obj));
     }
-    K::collection(&cluster.store)
-        .create(obj)
-        .map_err(|e| ApiError::from_store(e, K::URL_PATH_SEGMENT, K::GROUP, &name))
+    K::collection(&cluster.store).create(obj).map_err(|e| ApiError::from_store(e, K::URL_PATH_SEGMENT, K::GROUP, &name))
 }
 
 /// Removes the ownerReferences pointing at `owner_uid` from every object of `c`.

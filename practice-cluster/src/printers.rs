@@ -120,19 +120,12 @@ pub fn pod_summary(pod: &Pod) -> PodSummary {
     let spec = pod.spec.as_ref();
     let status = pod.status.as_ref();
     let init_specs = spec.map(|s| s.init_containers.as_deref().unwrap_or_default()).unwrap_or_default();
-    let sidecar = |name: &str| {
-        init_specs
-            .iter()
-            .any(|c| c.name == name && c.restart_policy.as_deref() == Some("Always"))
-    };
+    let sidecar = |name: &str| init_specs.iter().any(|c| c.name == name && c.restart_policy.as_deref() == Some("Always"));
     let mut total = spec.map_or(0, |s| s.containers.len());
     total += init_specs.iter().filter(|c| c.restart_policy.as_deref() == Some("Always")).count();
 
     let phase = status.and_then(|s| s.phase.clone()).unwrap_or_default();
-    let mut reason = status
-        .and_then(|s| s.reason.clone())
-        .filter(|r| !r.is_empty())
-        .unwrap_or_else(|| phase.clone());
+    let mut reason = status.and_then(|s| s.reason.clone()).filter(|r| !r.is_empty()).unwrap_or_else(|| phase.clone());
     let conditions = status.and_then(|s| s.conditions.as_deref()).unwrap_or_default();
     if conditions.iter().any(|c| c.type_ == "PodScheduled" && c.reason.as_deref() == Some("SchedulingGated")) {
         reason = "SchedulingGated".to_owned();
@@ -227,8 +220,7 @@ pub fn pod_summary(pod: &Pod) -> PodSummary {
 mod tests {
     use super::*;
     use k8s_openapi::api::core::v1::{
-        Container, ContainerState, ContainerStateRunning, ContainerStateTerminated, ContainerStateWaiting,
-        ContainerStatus, PodSpec, PodStatus,
+        Container, ContainerState, ContainerStateRunning, ContainerStateTerminated, ContainerStateWaiting, ContainerStatus, PodSpec, PodStatus,
     };
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
@@ -289,17 +281,11 @@ mod tests {
     #[test]
     fn crash_loop_with_restart_age() {
         let mut c = running(false);
-        c.state = Some(ContainerState {
-            waiting: Some(ContainerStateWaiting { reason: Some("CrashLoopBackOff".into()), message: None }),
-            ..Default::default()
-        });
+        c.state =
+            Some(ContainerState { waiting: Some(ContainerStateWaiting { reason: Some("CrashLoopBackOff".into()), message: None }), ..Default::default() });
         c.restart_count = 1;
         c.last_state = Some(ContainerState {
-            terminated: Some(ContainerStateTerminated {
-                exit_code: 1,
-                finished_at: Some(Time(ts("2026-01-01T00:00:00Z"))),
-                ..Default::default()
-            }),
+            terminated: Some(ContainerStateTerminated { exit_code: 1, finished_at: Some(Time(ts("2026-01-01T00:00:00Z"))), ..Default::default() }),
             ..Default::default()
         });
         let s = pod_summary(&pod(vec![c], "Running"));
@@ -311,10 +297,7 @@ mod tests {
     #[test]
     fn terminated_without_reason_prints_exit_code() {
         let mut c = running(false);
-        c.state = Some(ContainerState {
-            terminated: Some(ContainerStateTerminated { exit_code: 3, ..Default::default() }),
-            ..Default::default()
-        });
+        c.state = Some(ContainerState { terminated: Some(ContainerStateTerminated { exit_code: 3, ..Default::default() }), ..Default::default() });
         assert_eq!(pod_summary(&pod(vec![c], "Running")).status, "ExitCode:3");
     }
 
@@ -331,8 +314,7 @@ mod tests {
     #[test]
     fn waiting_init_container_shows_progress() {
         let mut p = pod(vec![], "Pending");
-        p.spec.as_mut().expect("spec").init_containers =
-            Some(vec![Container { name: "init".into(), ..Default::default() }]);
+        p.spec.as_mut().expect("spec").init_containers = Some(vec![Container { name: "init".into(), ..Default::default() }]);
         p.spec.as_mut().expect("spec").containers = vec![Container { name: "app".into(), ..Default::default() }];
         p.status.as_mut().expect("status").init_container_statuses = Some(vec![ContainerStatus {
             name: "init".into(),
@@ -349,10 +331,8 @@ mod tests {
     #[test]
     fn container_creating_is_the_waiting_reason() {
         let mut c = running(false);
-        c.state = Some(ContainerState {
-            waiting: Some(ContainerStateWaiting { reason: Some("ContainerCreating".into()), message: None }),
-            ..Default::default()
-        });
+        c.state =
+            Some(ContainerState { waiting: Some(ContainerStateWaiting { reason: Some("ContainerCreating".into()), message: None }), ..Default::default() });
         assert_eq!(pod_summary(&pod(vec![c], "Pending")).status, "ContainerCreating");
     }
 }

@@ -90,10 +90,7 @@ async fn kube_rs_exec_and_proxy_reach_the_app_and_its_volume() -> anyhow::Result
     // kube-rs retries 503s for minutes, so this one goes over plain HTTP.
     let (code, text) = raw(&running, "GET", "/api/v1/namespaces/default/pods/web-0:9999/proxy/").await?;
     assert_eq!(code, 503);
-    assert!(
-        text.contains("error trying to reach service: dial tcp 10.244.0.2:9999: connect: connection refused"),
-        "{text}"
-    );
+    assert!(text.contains("error trying to reach service: dial tcp 10.244.0.2:9999: connect: connection refused"), "{text}");
     let missing = proxy_get(&client, "/api/v1/namespaces/default/pods/web-0:8000/proxy/nope").await;
     assert!(matches!(missing, Err(kube::Error::Api(ref s)) if s.code == 404), "{missing:?}");
 
@@ -163,11 +160,7 @@ async fn kubectl(config: &std::path::Path, args: &[&str]) -> anyhow::Result<(i32
     let mut cmd = Command::new("kubectl");
     cmd.arg("--kubeconfig").arg(config).args(args);
     let out = tokio::task::spawn_blocking(move || cmd.output()).await??;
-    Ok((
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    ))
+    Ok((out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned()))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -207,10 +200,7 @@ async fn following_a_log_streams_new_lines_until_the_container_stops() -> anyhow
     use tokio::io::AsyncWriteExt;
     let running = cluster_with_web_0().await?;
     let mut s = tokio::net::TcpStream::connect(running.addr).await?;
-    let req = format!(
-        "GET /api/v1/namespaces/default/pods/web-0/log?follow=true HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
-        running.addr
-    );
+    let req = format!("GET /api/v1/namespaces/default/pods/web-0/log?follow=true HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n", running.addr);
     s.write_all(req.as_bytes()).await?;
     let mut seen = String::new();
     let mut buf = [0u8; 4096];

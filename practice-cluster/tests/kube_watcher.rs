@@ -27,17 +27,14 @@ async fn reflector_survives_timeouts_and_expired_versions() {
     let inits = Arc::new(Mutex::new(0usize));
     let (errs, init_count) = (errors.clone(), inits.clone());
     // A one-second watch timeout makes the watcher re-watch from its last version often.
-    let stream = watcher(api, watcher::Config::default().timeout(1))
-        .default_backoff()
-        .reflect(writer)
-        .for_each(move |ev| {
-            match ev {
-                Ok(watcher::Event::Init) => *init_count.lock().expect("lock") += 1,
-                Ok(_) => {}
-                Err(e) => errs.lock().expect("lock").push(e.to_string()),
-            }
-            futures::future::ready(())
-        });
+    let stream = watcher(api, watcher::Config::default().timeout(1)).default_backoff().reflect(writer).for_each(move |ev| {
+        match ev {
+            Ok(watcher::Event::Init) => *init_count.lock().expect("lock") += 1,
+            Ok(_) => {}
+            Err(e) => errs.lock().expect("lock").push(e.to_string()),
+        }
+        futures::future::ready(())
+    });
     let task = tokio::spawn(stream);
     store.wait_until_ready().await.expect("initial list");
     assert_eq!(store.state().len(), 3);

@@ -209,9 +209,7 @@ async fn the_quorum_scenario_waits_for_lower_ordinals() {
 async fn the_broken_scenario_shows_each_failure_as_kubectl_prints_it() {
     let lab = scenario(Scenario::Broken).await;
     let cluster = &lab.running.cluster;
-    let status_of = |name: &str| {
-        cluster.store.pods.get("default", name).map(|p| practice_cluster::printers::pod_summary(&p).status).unwrap_or_default()
-    };
+    let status_of = |name: &str| cluster.store.pods.get("default", name).map(|p| practice_cluster::printers::pod_summary(&p).status).unwrap_or_default();
     // Init:Error shows for a moment after each failed run, between the back-offs: step
     // the clock to a moment when web-1 has just failed again while web-0 backs off.
     let mut found = false;
@@ -225,16 +223,10 @@ async fn the_broken_scenario_shows_each_failure_as_kubectl_prints_it() {
     assert!(found, "web-0 {}, web-1 {}, web-2 {}", status_of("web-0"), status_of("web-1"), status_of("web-2"));
     assert_eq!(
         statuses(&lab),
-        [
-            s("web-0", "0/1", "Init:CrashLoopBackOff"),
-            s("web-1", "0/1", "Init:Error"),
-            s("web-2", "0/1", "CrashLoopBackOff"),
-            s("web-3", "0/1", "Running"),
-        ]
+        [s("web-0", "0/1", "Init:CrashLoopBackOff"), s("web-1", "0/1", "Init:Error"), s("web-2", "0/1", "CrashLoopBackOff"), s("web-3", "0/1", "Running"),]
     );
     // web-3's readiness probe passes once /tmp/ready exists.
     lab.ok(&["exec", "web-3", "--", "touch", "/tmp/ready"]);
     lab.advance(3.0);
     assert_eq!(row(&rows(&lab.ok(&["get", "pod", "web-3"])), "web-3")[1], "1/1");
 }
-

@@ -141,12 +141,7 @@ impl Drop for Server {
 }
 
 fn kubectl(kubeconfig: &Path, args: &[&str]) -> Output {
-    Command::new("kubectl")
-        .args(args)
-        .env("KUBECONFIG", kubeconfig)
-        .env_remove("KUBERNETES_SERVICE_HOST")
-        .output()
-        .expect("run kubectl")
+    Command::new("kubectl").args(args).env("KUBECONFIG", kubeconfig).env_remove("KUBERNETES_SERVICE_HOST").output().expect("run kubectl")
 }
 
 /// `kubectl get` output without what changes with time alone: the AGE column and the

@@ -78,10 +78,7 @@ async fn requests_a_web_page_could_make_are_refused() {
     // A no-preflight fetch: text/plain, or no Content-Type at all.
     let service = br#"{"apiVersion":"v1","kind":"Service","metadata":{"name":"evil"},"spec":{"ports":[{"port":80}]}}"#;
     for content_type in ["\r\nContent-Type: text/plain;charset=UTF-8", ""] {
-        let head = format!(
-            "POST /api/v1/namespaces/default/services HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}{content_type}",
-            service.len()
-        );
+        let head = format!("POST /api/v1/namespaces/default/services HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}{content_type}", service.len());
         let answer = raw(addr, &head, service).await;
         assert_eq!(answer.code, 415, "{}", answer.body);
         assert!(answer.body.contains(r#""reason":"UnsupportedMediaType""#), "{}", answer.body);
@@ -99,12 +96,7 @@ async fn requests_a_web_page_could_make_are_refused() {
 #[tokio::test(flavor = "multi_thread")]
 async fn requests_that_cost_too_much_are_refused() {
     let limits = Limits { max_replicas: 50, objects_per_namespace: 3 };
-    let lab = Lab::with(Options {
-        clock: Clock::manual(jiff::Timestamp::now()),
-        config: Config { limits, ..Config::default() },
-        ..Options::default()
-    })
-    .await;
+    let lab = Lab::with(Options { clock: Clock::manual(jiff::Timestamp::now()), config: Config { limits, ..Config::default() }, ..Options::default() }).await;
     lab.advance(READY_IN);
     let addr = lab.running.addr;
 
@@ -124,12 +116,14 @@ async fn requests_that_cost_too_much_are_refused() {
 
     // Nesting deeper than any object, as JSON and as YAML.
     let deep_json = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
-    let head = format!("POST /api/v1/namespaces/default/services HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}", deep_json.len());
+    let head =
+        format!("POST /api/v1/namespaces/default/services HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}", deep_json.len());
     let answer = raw(addr, &head, deep_json.as_bytes()).await;
     assert_eq!(answer.code, 400, "{}", answer.body);
     assert!(answer.body.contains("recursion limit exceeded"), "{}", answer.body);
     let deep_yaml = format!("{}1{}", "[".repeat(100_000), "]".repeat(100_000));
-    let head = format!("POST /api/v1/namespaces/default/services HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/yaml\r\nContent-Length: {}", deep_yaml.len());
+    let head =
+        format!("POST /api/v1/namespaces/default/services HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/yaml\r\nContent-Length: {}", deep_yaml.len());
     let answer = raw(addr, &head, deep_yaml.as_bytes()).await;
     assert_eq!(answer.code, 400, "{}", answer.body);
 

@@ -149,7 +149,14 @@ fn redirect(to: &str, set_cookie: HeaderValue) -> Response {
 fn link_token(query: &str) -> Option<(String, String)> {
     let mut token = None;
     let rest: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
-        .filter_map(|(k, v)| if k == LINK_PARAM { token = Some(v.into_owned()); None } else { Some((k.into_owned(), v.into_owned())) })
+        .filter_map(|(k, v)| {
+            if k == LINK_PARAM {
+                token = Some(v.into_owned());
+                None
+            } else {
+                Some((k.into_owned(), v.into_owned()))
+            }
+        })
         .collect();
     let rest = form_urlencoded::Serializer::new(String::new()).extend_pairs(rest).finish();
     token.map(|t| (t, rest))

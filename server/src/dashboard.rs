@@ -81,7 +81,9 @@ pub enum Error {
         cause: Box<kube::Error>,
     },
     /// Neither the new nor the old StatefulSet could be created.
-    #[error("could not create {name} with {policy} ({cause}) nor restore it ({restore}). Its pods keep running; the spec is saved in {saved} and stslab restores it at its next start")]
+    #[error(
+        "could not create {name} with {policy} ({cause}) nor restore it ({restore}). Its pods keep running; the spec is saved in {saved} and stslab restores it at its next start"
+    )]
     Stranded {
         /// The StatefulSet.
         name: String,
@@ -210,7 +212,15 @@ fn write_durably(path: &Path, data: &[u8]) -> std::io::Result<()> {
 
 impl Dashboard {
     /// A backend over the given stores.
-    pub fn new(client: Client, stores: Stores, counts: Arc<Counts>, health: Health, ctx: Context, default_statefulset: Option<String>, state_dir: PathBuf) -> Self {
+    pub fn new(
+        client: Client,
+        stores: Stores,
+        counts: Arc<Counts>,
+        health: Health,
+        ctx: Context,
+        default_statefulset: Option<String>,
+        state_dir: PathBuf,
+    ) -> Self {
         Dashboard { client, stores, counts, health, ctx, default_statefulset, state_dir, reader: None, changing: Arc::new(tokio::sync::Mutex::new(())) }
     }
 
@@ -256,13 +266,7 @@ impl Dashboard {
         validate::object_name("pod", pod)?;
         let sts = self.on_screen(statefulset)?;
         let not_ours = || Error::NotOurs { pod: pod.to_owned(), statefulset: statefulset.to_owned() };
-        let target = self
-            .stores
-            .pods
-            .state()
-            .into_iter()
-            .find(|p| p.metadata.name.as_deref() == Some(pod))
-            .ok_or_else(not_ours)?;
+        let target = self.stores.pods.state().into_iter().find(|p| p.metadata.name.as_deref() == Some(pod)).ok_or_else(not_ours)?;
         if !belongs_to(&target, &sts) {
             return Err(not_ours());
         }
@@ -274,7 +278,10 @@ impl Dashboard {
         self.check_writable()?;
         let (sts, target) = self.our_pod(statefulset, pod)?;
         // Preconditions make sure we delete the pod that was on screen, not a newer one.
-        let params = DeleteParams { preconditions: target.metadata.uid.clone().map(|uid| kube::api::Preconditions { uid: Some(uid), resource_version: None }), ..Default::default() };
+        let params = DeleteParams {
+            preconditions: target.metadata.uid.clone().map(|uid| kube::api::Preconditions { uid: Some(uid), resource_version: None }),
+            ..Default::default()
+        };
         Api::<Pod>::namespaced(self.client.clone(), &self.ctx.namespace).delete(pod, &params).await?;
         let claims: Vec<String> = sts
             .spec
@@ -334,9 +341,13 @@ impl Dashboard {
         let patch = serde_json::json!({"metadata": {"annotations": {annotation: value}}});
         Api::<Pod>::namespaced(self.client.clone(), &self.ctx.namespace).patch(pod, &PatchParams::default(), &Patch::Merge(&patch)).await?;
         let effect = match (name, broken) {
-            ("readiness", true) => "its readiness probe now fails: after failureThreshold failures in a row it is not Ready, leaves the Service's endpoints, and its DNS record is withdrawn.",
+            ("readiness", true) => {
+                "its readiness probe now fails: after failureThreshold failures in a row it is not Ready, leaves the Service's endpoints, and its DNS record is withdrawn."
+            }
             ("readiness", false) => "its readiness probe passes again: it becomes Ready, returns to the endpoints, and DNS answers its name again.",
-            ("liveness", true) => "its liveness probe now fails: after failureThreshold failures the kubelet restarts its container, again and again with growing back-off.",
+            ("liveness", true) => {
+                "its liveness probe now fails: after failureThreshold failures the kubelet restarts its container, again and again with growing back-off."
+            }
             ("liveness", false) => "its liveness probe passes again, so the restarts stop.",
             (_, true) => "its app now exits with code 1 after starting, so the pod goes into CrashLoopBackOff.",
             (_, false) => "its app keeps running from its next start.",

@@ -24,12 +24,7 @@ use server::web::{self, AppState};
 const WORKER_STACK: usize = 16 * 1024 * 1024;
 
 fn main() -> anyhow::Result<()> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .thread_stack_size(WORKER_STACK)
-        .build()
-        .context("starting the async runtime")?
-        .block_on(run())
+    tokio::runtime::Builder::new_multi_thread().enable_all().thread_stack_size(WORKER_STACK).build().context("starting the async runtime")?.block_on(run())
 }
 
 /// Resolves on Ctrl-C or SIGTERM.
@@ -54,9 +49,7 @@ async fn stop_signal() {
 }
 
 async fn run() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,tower_http=warn".into()))
-        .init();
+    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,tower_http=warn".into())).init();
     let cli = Cli::parse();
     let token = match &cli.presenter_token {
         Some(t) => Token::new(t).context("--presenter-token / STSLAB_PRESENTER_TOKEN")?,
@@ -74,8 +67,17 @@ async fn run() -> anyhow::Result<()> {
     let counts = Arc::new(Counts::default());
     let reader = Reader { client: connected.client.clone(), namespace: connected.namespace.clone(), via: cli.visits_via, file: cli.visits_file.clone() };
     visits::spawn(reader.clone(), stores.clone(), counts.clone(), health.clone(), Duration::from_secs_f64(cli.visits_every.max(0.2)));
-    let ctx = Context { namespace: connected.namespace.clone(), domain: cli.cluster_domain.clone(), read_only: cli.read_only, cluster: connected.description.clone(), practice: connected.practice.is_some() };
-    let dashboard = Arc::new(Dashboard::new(connected.client.clone(), stores.clone(), counts, health.clone(), ctx, cli.statefulset.clone(), cli.state_dir()).reading_visits_with(reader));
+    let ctx = Context {
+        namespace: connected.namespace.clone(),
+        domain: cli.cluster_domain.clone(),
+        read_only: cli.read_only,
+        cluster: connected.description.clone(),
+        practice: connected.practice.is_some(),
+    };
+    let dashboard = Arc::new(
+        Dashboard::new(connected.client.clone(), stores.clone(), counts, health.clone(), ctx, cli.statefulset.clone(), cli.state_dir())
+            .reading_visits_with(reader),
+    );
     if tokio::time::timeout(Duration::from_secs(15), stores.ready()).await.is_err() {
         tracing::warn!("the cluster has not answered every list yet; the page shows what arrives");
     }
@@ -100,7 +102,10 @@ async fn run() -> anyhow::Result<()> {
         let path = std::path::absolute(&cli.practice_kubeconfig).unwrap_or(cli.practice_kubeconfig.clone());
         println!("kubectl on the same cluster:\n  export KUBECONFIG={}\n  kubectl get pods", path.display());
         if practice.resumed {
-            println!("The practice cluster resumed where it stopped (objects and counts kept in {}); --fresh starts over.", cli.state_dir().join("cluster").display());
+            println!(
+                "The practice cluster resumed where it stopped (objects and counts kept in {}); --fresh starts over.",
+                cli.state_dir().join("cluster").display()
+            );
         }
     }
     axum::serve(listener, web::router(state).into_make_service_with_connect_info::<SocketAddr>())

@@ -206,7 +206,10 @@ impl Narrator {
         out.push(Say {
             pod: None,
             kind: NarrationKind::Progress,
-            text: format!("{name} (UID {}) has stopped and is gone. The StatefulSet wants {replicas} replicas, so its controller creates {name} again.", short(&old.uid)),
+            text: format!(
+                "{name} (UID {}) has stopped and is gone. The StatefulSet wants {replicas} replicas, so its controller creates {name} again.",
+                short(&old.uid)
+            ),
             kubectl: k.cmd(&format!("describe statefulset {}", next.statefulset.as_ref().map_or("", |s| s.name.as_str()))),
         });
     }
@@ -255,16 +258,36 @@ impl Narrator {
             for (claim_name, old_uid) in &r.claims {
                 let Some(claim) = next.claims.iter().find(|c| &c.name == claim_name) else { continue };
                 let (kind, text) = if &claim.uid == old_uid {
-                    (NarrationKind::Good, format!("{name} mounted the same claim {claim_name} (UID {}, unchanged): same volume, same files.", short(&claim.uid)))
+                    (
+                        NarrationKind::Good,
+                        format!("{name} mounted the same claim {claim_name} (UID {}, unchanged): same volume, same files.", short(&claim.uid)),
+                    )
                 } else {
-                    (NarrationKind::Warning, format!("{name} mounted claim {claim_name} with a new UID ({}, was {}): the old claim was deleted, so its data is gone.", short(&claim.uid), short(old_uid)))
+                    (
+                        NarrationKind::Warning,
+                        format!(
+                            "{name} mounted claim {claim_name} with a new UID ({}, was {}): the old claim was deleted, so its data is gone.",
+                            short(&claim.uid),
+                            short(old_uid)
+                        ),
+                    )
                 };
-                out.push(Say { pod: Some(new), kind, text, kubectl: k.cmd(&format!("get pvc {claim_name} -o custom-columns=NAME:.metadata.name,UID:.metadata.uid,VOLUME:.spec.volumeName")) });
+                out.push(Say {
+                    pod: Some(new),
+                    kind,
+                    text,
+                    kubectl: k.cmd(&format!("get pvc {claim_name} -o custom-columns=NAME:.metadata.name,UID:.metadata.uid,VOLUME:.spec.volumeName")),
+                });
             }
         }
         if !r.told_ip && !new.ip.is_empty() {
             r.told_ip = true;
-            let fqdn = next.dns.records.iter().find(|d| d.pod.as_deref() == Some(name) && d.type_ == "A" && d.name.starts_with(&format!("{name}."))).map(|d| d.name.clone());
+            let fqdn = next
+                .dns
+                .records
+                .iter()
+                .find(|d| d.pod.as_deref() == Some(name) && d.type_ == "A" && d.name.starts_with(&format!("{name}.")))
+                .map(|d| d.name.clone());
             let dns = fqdn.map(|f| format!(" Its DNS name {f} stays the same and will point to the new IP.")).unwrap_or_default();
             let text = if r.old_ip.is_empty() || r.old_ip == new.ip {
                 format!("{name} has IP {}.{dns}", new.ip)
@@ -315,11 +338,7 @@ impl Kubectl {
     }
 
     fn cmd(&self, args: &str) -> String {
-        if self.namespace.is_empty() || self.namespace == "default" {
-            format!("kubectl {args}")
-        } else {
-            format!("kubectl {args} -n {}", self.namespace)
-        }
+        if self.namespace.is_empty() || self.namespace == "default" { format!("kubectl {args}") } else { format!("kubectl {args} -n {}", self.namespace) }
     }
 }
 
@@ -390,7 +409,8 @@ fn restart_story<'a>(old: &PodView, new: &'a PodView, k: &Kubectl, out: &mut Vec
     let name = &new.name;
     for c in &new.containers {
         let Some(before) = old.containers.iter().find(|o| o.name == c.name) else { continue };
-        let crashed_now = c.crash.as_ref().is_some_and(|x| !x.previous) && before.crash.as_ref().is_none_or(|x| x.previous || x.finished_at != c.crash.as_ref().map_or(0, |n| n.finished_at));
+        let crashed_now = c.crash.as_ref().is_some_and(|x| !x.previous)
+            && before.crash.as_ref().is_none_or(|x| x.previous || x.finished_at != c.crash.as_ref().map_or(0, |n| n.finished_at));
         if crashed_now && let Some(x) = &c.crash {
             out.push(Say {
                 pod: Some(new),
@@ -402,7 +422,10 @@ fn restart_story<'a>(old: &PodView, new: &'a PodView, k: &Kubectl, out: &mut Vec
         if c.restart_count > before.restart_count {
             let liveness = before.probes.iter().any(|p| p.kind == "liveness" && matches!(p.state, ProbeState::Failing { .. }));
             let text = if c.crash.is_some() && !liveness {
-                format!("The kubelet restarted {name}'s container {} after the app exited (restart {}). Same pod: same name, IP and claim.", c.name, c.restart_count)
+                format!(
+                    "The kubelet restarted {name}'s container {} after the app exited (restart {}). Same pod: same name, IP and claim.",
+                    c.name, c.restart_count
+                )
             } else {
                 format!(
                     "The kubelet restarted {name}'s container {} because its liveness probe kept failing (restart {}). Same pod: same name, IP and claim.",
@@ -436,7 +459,9 @@ fn statefulset_story(prev: &Snapshot, next: &Snapshot, k: &Kubectl, out: &mut Ve
         out.push(Say {
             pod: None,
             kind: NarrationKind::Note,
-            text: format!("{name} was deleted with --cascade=orphan and created again{how}. Its pods were adopted, not restarted: the policy only matters for scaling."),
+            text: format!(
+                "{name} was deleted with --cascade=orphan and created again{how}. Its pods were adopted, not restarted: the policy only matters for scaling."
+            ),
             kubectl: k.cmd(&format!("get statefulset {name} -o jsonpath={{.spec.podManagementPolicy}}")),
         });
     }

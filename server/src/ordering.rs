@@ -131,19 +131,22 @@ mod tests {
     fn ordered_ready_draws_a_staircase_and_parallel_a_block_side_by_side() {
         let mut t = Tracker::default();
         let base = vec![pod(0, 1, 2)];
-        run(&mut t, &[
-            snap(1, "OrderedReady", base.clone()),
-            snap(3, "OrderedReady", base.clone()),
-            snap(3, "OrderedReady", vec![pod(0, 1, 2), pod(1, 101, 0)]),
-            snap(3, "OrderedReady", vec![pod(0, 1, 2), pod(1, 101, 103)]),
-            snap(3, "OrderedReady", vec![pod(0, 1, 2), pod(1, 101, 103), pod(2, 104, 0)]),
-            snap(3, "OrderedReady", vec![pod(0, 1, 2), pod(1, 101, 103), pod(2, 104, 106)]),
-            // The policy switched; scale down then up again.
-            snap(1, "Parallel", base.clone()),
-            snap(3, "Parallel", base.clone()),
-            snap(3, "Parallel", vec![pod(0, 1, 2), pod(1, 110, 0), pod(2, 110, 0)]),
-            snap(3, "Parallel", vec![pod(0, 1, 2), pod(1, 110, 112), pod(2, 110, 112)]),
-        ]);
+        run(
+            &mut t,
+            &[
+                snap(1, "OrderedReady", base.clone()),
+                snap(3, "OrderedReady", base.clone()),
+                snap(3, "OrderedReady", vec![pod(0, 1, 2), pod(1, 101, 0)]),
+                snap(3, "OrderedReady", vec![pod(0, 1, 2), pod(1, 101, 103)]),
+                snap(3, "OrderedReady", vec![pod(0, 1, 2), pod(1, 101, 103), pod(2, 104, 0)]),
+                snap(3, "OrderedReady", vec![pod(0, 1, 2), pod(1, 101, 103), pod(2, 104, 106)]),
+                // The policy switched; scale down then up again.
+                snap(1, "Parallel", base.clone()),
+                snap(3, "Parallel", base.clone()),
+                snap(3, "Parallel", vec![pod(0, 1, 2), pod(1, 110, 0), pod(2, 110, 0)]),
+                snap(3, "Parallel", vec![pod(0, 1, 2), pod(1, 110, 112), pod(2, 110, 112)]),
+            ],
+        );
         let charts = t.charts();
         assert_eq!(charts.len(), 2);
         assert_eq!((charts[0].policy.as_str(), charts[0].cause.as_str()), ("OrderedReady", "scale 1 → 3"));
@@ -165,13 +168,16 @@ mod tests {
     #[test]
     fn a_pod_seen_before_the_new_replica_count_belongs_to_the_scale_up() {
         let mut t = Tracker::default();
-        run(&mut t, &[
-            snap(1, "OrderedReady", vec![pod(0, 1, 2)]),
-            // The pod watch was faster than the StatefulSet watch.
-            snap(1, "OrderedReady", vec![pod(0, 1, 2), pod(1, 101, 0)]),
-            snap(2, "OrderedReady", vec![pod(0, 1, 2), pod(1, 101, 0)]),
-            snap(2, "OrderedReady", vec![pod(0, 1, 2), pod(1, 101, 103)]),
-        ]);
+        run(
+            &mut t,
+            &[
+                snap(1, "OrderedReady", vec![pod(0, 1, 2)]),
+                // The pod watch was faster than the StatefulSet watch.
+                snap(1, "OrderedReady", vec![pod(0, 1, 2), pod(1, 101, 0)]),
+                snap(2, "OrderedReady", vec![pod(0, 1, 2), pod(1, 101, 0)]),
+                snap(2, "OrderedReady", vec![pod(0, 1, 2), pod(1, 101, 103)]),
+            ],
+        );
         assert_eq!(t.charts().iter().map(|c| c.cause.as_str()).collect::<Vec<_>>(), ["scale 1 → 2"]);
         assert_eq!(spans(&t.charts()[0]), [(1, 101, 103)]);
     }
@@ -180,13 +186,16 @@ mod tests {
     fn deleted_pods_coming_back_make_a_re_creation_chart() {
         let mut t = Tracker::default();
         let all = vec![pod(0, 1, 2), pod(1, 1, 2)];
-        run(&mut t, &[
-            snap(2, "OrderedReady", all.clone()),
-            snap(2, "OrderedReady", vec![]),
-            snap(2, "OrderedReady", vec![pod(0, 120, 0)]),
-            snap(2, "OrderedReady", vec![pod(0, 120, 122)]),
-            snap(2, "OrderedReady", vec![pod(0, 120, 122), pod(1, 123, 125)]),
-        ]);
+        run(
+            &mut t,
+            &[
+                snap(2, "OrderedReady", all.clone()),
+                snap(2, "OrderedReady", vec![]),
+                snap(2, "OrderedReady", vec![pod(0, 120, 0)]),
+                snap(2, "OrderedReady", vec![pod(0, 120, 122)]),
+                snap(2, "OrderedReady", vec![pod(0, 120, 122), pod(1, 123, 125)]),
+            ],
+        );
         let chart = &t.charts()[0];
         assert_eq!(chart.cause, "re-created web-0, web-1");
         assert_eq!(spans(chart), [(0, 120, 122), (1, 123, 125)]);

@@ -226,7 +226,11 @@ mod tests {
 
     fn snap(pods: &[(&str, &str)]) -> Snapshot {
         Snapshot {
-            pods: pods.iter().enumerate().map(|(i, (n, s))| PodView { name: (*n).into(), ordinal: i as i32, status: (*s).into(), ..Default::default() }).collect(),
+            pods: pods
+                .iter()
+                .enumerate()
+                .map(|(i, (n, s))| PodView { name: (*n).into(), ordinal: i as i32, status: (*s).into(), ..Default::default() })
+                .collect(),
             ..Default::default()
         }
     }

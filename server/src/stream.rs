@@ -110,10 +110,7 @@ pub async fn stream(State(state): State<AppState>, extensions: Extensions, Query
         Err(e) => return refuse(e),
     };
     let body = Body::from_stream(events(subscription, state.shutdown.clone(), permit));
-    (
-        [(header::CONTENT_TYPE, "text/event-stream"), (header::CACHE_CONTROL, "no-cache"), (header::HeaderName::from_static("x-accel-buffering"), "no")],
-        body,
-    )
+    ([(header::CONTENT_TYPE, "text/event-stream"), (header::CACHE_CONTROL, "no-cache"), (header::HeaderName::from_static("x-accel-buffering"), "no")], body)
         .into_response()
 }
 

@@ -24,10 +24,7 @@ fn quoted(value: &str) -> String {
 /// each dot-separated part starting and ending with a letter or digit.
 pub fn object_name<'a>(what: &str, value: &'a str) -> Result<&'a str, ActionError> {
     let parts_ok = value.split('.').all(|part| {
-        !part.is_empty()
-            && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-            && !part.starts_with('-')
-            && !part.ends_with('-')
+        !part.is_empty() && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') && !part.starts_with('-') && !part.ends_with('-')
     });
     if value.is_empty() || value.len() > 253 || !parts_ok {
         return Err(ActionError::Invalid(format!(

@@ -96,12 +96,7 @@ impl Counts {
 /// The port the app serves on: the first container's first `containerPort`, else 8000
 /// (the lab app's default).
 pub fn app_port(pod: &Pod) -> i32 {
-    pod.spec
-        .as_ref()
-        .and_then(|s| s.containers.first())
-        .and_then(|c| c.ports.as_ref())
-        .and_then(|p| p.first())
-        .map_or(8000, |p| p.container_port)
+    pod.spec.as_ref().and_then(|s| s.containers.first()).and_then(|c| c.ports.as_ref()).and_then(|p| p.first()).map_or(8000, |p| p.container_port)
 }
 
 /// At most the first 200 characters of what a pod answered, trimmed, for a message.

@@ -80,10 +80,9 @@ impl Health {
         let failing = self.failing.lock().unwrap_or_else(|p| p.into_inner());
         match failing.iter().min_by_key(|(_, (t, _))| *t) {
             None => Connection::Live,
-            Some((kind, (since, error))) => Connection::Reconnecting {
-                since: since.strftime("%H:%M:%S UTC").to_string(),
-                error: format!("watching {kind}: {error}"),
-            },
+            Some((kind, (since, error))) => {
+                Connection::Reconnecting { since: since.strftime("%H:%M:%S UTC").to_string(), error: format!("watching {kind}: {error}") }
+            }
         }
     }
 }
@@ -102,10 +101,7 @@ where
 {
     let (reader, writer) = reflector::store();
     let health = health.clone();
-    let stream = watcher(api, watcher::Config::default())
-        .default_backoff()
-        .modify(|o: &mut K| o.managed_fields_mut().clear())
-        .reflect(writer);
+    let stream = watcher(api, watcher::Config::default()).default_backoff().modify(|o: &mut K| o.managed_fields_mut().clear()).reflect(writer);
     tokio::spawn(stream.for_each(move |event| {
         match event {
             Ok(_) => {

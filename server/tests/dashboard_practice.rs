@@ -6,20 +6,20 @@ use std::time::Duration;
 
 use app::backend::{Backend, SharedBackend};
 use app::model::{Delta, Snapshot, Visits};
-use k8s_openapi::api::core::v1::Pod;
-use kube::api::AttachParams;
-use server::publish::{Publisher, Subscription};
-use tokio::io::AsyncReadExt;
-use tokio::sync::{broadcast, watch as channel};
 use jiff::{SignedDuration, Timestamp};
 use k8s_openapi::api::apps::v1::StatefulSet;
+use k8s_openapi::api::core::v1::Pod;
 use kube::Api;
+use kube::api::AttachParams;
 use kube::api::{DeleteParams, PropagationPolicy};
 use practice_cluster::{Clock, Options};
 use server::dashboard::{Dashboard, Handle, SavedToggle, for_recreation};
 use server::mapping::Context;
+use server::publish::{Publisher, Subscription};
 use server::visits::{self, Counts, Reader};
 use server::watch::{self, Health};
+use tokio::io::AsyncReadExt;
+use tokio::sync::{broadcast, watch as channel};
 
 struct Lab {
     running: practice_cluster::Running,
@@ -396,7 +396,10 @@ async fn scaling_twice_with_the_policy_switched_charts_a_staircase_then_a_block(
     viewer.until_told(&["Under Parallel, web-3, web-4 are created at once.", "switching podManagementPolicy from OrderedReady to Parallel"]).await;
     viewer.until("two charts, the second one Ready", |p| p.ordering.len() == 2 && p.ordering[1].bars.iter().all(|b| b.ready_at != 0)).await;
     let charts = &viewer.page.ordering;
-    assert_eq!(charts.iter().map(|c| (c.policy.as_str(), c.cause.as_str())).collect::<Vec<_>>(), [("OrderedReady", "scale 3 → 5"), ("Parallel", "scale 3 → 5")]);
+    assert_eq!(
+        charts.iter().map(|c| (c.policy.as_str(), c.cause.as_str())).collect::<Vec<_>>(),
+        [("OrderedReady", "scale 3 → 5"), ("Parallel", "scale 3 → 5")]
+    );
     let (ordered, parallel) = (&charts[0].bars, &charts[1].bars);
     assert!(ordered[1].created_at >= ordered[0].ready_at && ordered[0].ready_at > 0, "staircase: web-4 after web-3 is Ready: {ordered:?}");
     assert!(parallel[1].created_at < parallel[0].ready_at || parallel[1].created_at == parallel[0].created_at, "block: web-4 does not wait: {parallel:?}");

@@ -30,9 +30,40 @@ const TOKEN: &str = "hostile-test-token-0123456789";
 /// unicode, control characters, upper case, huge.
 fn hostile_names() -> Vec<String> {
     let seeds = [
-        "web?/../../../x", "../../../../etc/passwd", "web/../../x", "web%2F..%2Fx", "web\\..\\x", "web?x", "web#x", "web&pod=web-0",
-        "web;rm -rf /", "WEB", "Web-0", "wéb-0", "web\u{202e}0", "web\0", "web\n0", "web 0", " web", "web-", "-web", "web..0", ".", "..",
-        "", "web\u{ff0f}0", "😀", "web%00", "web*", "$(touch /tmp/x)", "`id`", "web\"", "web'", "<script>", "web=0", "web:0",
+        "web?/../../../x",
+        "../../../../etc/passwd",
+        "web/../../x",
+        "web%2F..%2Fx",
+        "web\\..\\x",
+        "web?x",
+        "web#x",
+        "web&pod=web-0",
+        "web;rm -rf /",
+        "WEB",
+        "Web-0",
+        "wéb-0",
+        "web\u{202e}0",
+        "web\0",
+        "web\n0",
+        "web 0",
+        " web",
+        "web-",
+        "-web",
+        "web..0",
+        ".",
+        "..",
+        "",
+        "web\u{ff0f}0",
+        "😀",
+        "web%00",
+        "web*",
+        "$(touch /tmp/x)",
+        "`id`",
+        "web\"",
+        "web'",
+        "<script>",
+        "web=0",
+        "web:0",
     ];
     let mut out: Vec<String> = seeds.iter().map(|s| (*s).to_owned()).collect();
     for s in seeds.iter().filter(|s| !s.is_empty()) {
@@ -40,7 +71,13 @@ fn hostile_names() -> Vec<String> {
         out.push(format!("{s}web"));
     }
     // Combining seeds can make a real name ("web-" + "web"): those are not hostile.
-    let real_name = |n: &str| !n.is_empty() && n.len() <= 63 && n.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') && !n.starts_with('-') && !n.ends_with('-');
+    let real_name = |n: &str| {
+        !n.is_empty()
+            && n.len() <= 63
+            && n.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !n.starts_with('-')
+            && !n.ends_with('-')
+    };
     out.retain(|n| !real_name(n));
     out.push("a".repeat(254));
     out.push("a/".repeat(100_000));
@@ -65,11 +102,27 @@ fn hostile_names() -> Vec<String> {
 }
 
 fn hostile_numbers() -> Vec<String> {
-    let mut out: Vec<String> =
-        ["-1", "21", "-2147483648", "2147483648", "99999999999999999999999", "1e3", "1.5", "0x10", "", " ", "NaN", "three", "5;", "5&statefulset=db", "+∞", "١"]
-            .iter()
-            .map(|s| (*s).to_owned())
-            .collect();
+    let mut out: Vec<String> = [
+        "-1",
+        "21",
+        "-2147483648",
+        "2147483648",
+        "99999999999999999999999",
+        "1e3",
+        "1.5",
+        "0x10",
+        "",
+        " ",
+        "NaN",
+        "three",
+        "5;",
+        "5&statefulset=db",
+        "+∞",
+        "١",
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .collect();
     out.extend((0..200).map(|i| format!("{}", 21 + i * 7919)));
     out.extend((1..200).map(|i| format!("-{i}")));
     out

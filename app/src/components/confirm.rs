@@ -102,9 +102,7 @@ pub fn run(action: Pending, outcome: RwSignal<Option<Outcome>>) {
             Pending::SetPolicy { statefulset, to } => set_policy(statefulset, to).await,
             Pending::ScaleDown { statefulset, to } => scale(statefulset, to.to_string()).await,
             Pending::Visit { statefulset, pod } => visit(statefulset, pod).await,
-            Pending::Fault { statefulset, pod, fault: which, on } => {
-                fault(statefulset, pod, which, if on { "break" } else { "heal" }.to_owned()).await
-            }
+            Pending::Fault { statefulset, pod, fault: which, on } => fault(statefulset, pod, which, if on { "break" } else { "heal" }.to_owned()).await,
         };
         outcome.set(Some(match result {
             Ok(r) => Outcome::Done(r),

@@ -80,9 +80,7 @@ fn ConnectionIndicator() -> impl IntoView {
         }
         match live.snapshot.with(|s| s.connection.clone()) {
             Connection::Live => ("live", "Live".to_owned()),
-            Connection::Reconnecting { since, error } => {
-                ("reconnecting", format!("Reconnecting to the cluster (view as of {since}): {error}"))
-            }
+            Connection::Reconnecting { since, error } => ("reconnecting", format!("Reconnecting to the cluster (view as of {since}): {error}")),
             Connection::Error { message } => ("error", format!("Cluster error: {message}")),
         }
     };

@@ -89,13 +89,16 @@ fn VisitCount(
                     <span class="visits" class:bumped=changed_at != 0 data-testid="visits">{value}</span>
                     <span class="unit">{if value == 1 { " visit" } else { " visits" }}</span>
                 </p>
-            }.into_any(),
+            }
+            .into_any(),
             Visits::Unknown => view! {
                 <p class="count unknown" data-testid="visits-line"><span data-testid="visits">"count not read yet"</span></p>
-            }.into_any(),
+            }
+            .into_any(),
             Visits::Error { message } => view! {
                 <p class="count unknown" data-testid="visits-line"><span data-testid="visits">{message}</span></p>
-            }.into_any(),
+            }
+            .into_any(),
         })
     }
 }
@@ -106,31 +109,31 @@ fn ProbeLights(
     /// The lane's pod, if any.
     pod: Memo<Option<PodView>>,
 ) -> impl IntoView {
-    let lights = Memo::new(move |_| {
-        pod.with(|p| p.as_ref().map(|p| PROBE_KINDS.iter().map(|k| (*k, probe_light(p, k))).collect::<Vec<_>>()))
-    });
+    let lights = Memo::new(move |_| pod.with(|p| p.as_ref().map(|p| PROBE_KINDS.iter().map(|k| (*k, probe_light(p, k))).collect::<Vec<_>>())));
     move || {
-        lights.get().map(|lights| view! {
-            <ul class="lights" aria-label="probes">
-                {lights.into_iter().map(|(kind, state)| {
-                    let (class, text) = probe_words(state.as_ref());
-                    let short = short_words(state.as_ref());
-                    let title = match &state {
-                        Some(ProbeState::Failing { message, .. }) => message.clone(),
-                        Some(ProbeState::NotRunning { reason }) => reason.clone(),
-                        _ => String::new(),
-                    };
-                    view! {
-                        <li class=format!("light {class}") data-testid=format!("probe-{kind}") title=title>
-                            <span class="lamp" aria-hidden="true"></span>
-                            <span class="kind">{kind}</span>
-                            " "
-                            <span class="state" aria-hidden="true">{short}</span>
-                            <span class="visually-hidden">{text}</span>
-                        </li>
-                    }
-                }).collect_view()}
-            </ul>
+        lights.get().map(|lights| {
+            view! {
+                <ul class="lights" aria-label="probes">
+                    {lights.into_iter().map(|(kind, state)| {
+                        let (class, text) = probe_words(state.as_ref());
+                        let short = short_words(state.as_ref());
+                        let title = match &state {
+                            Some(ProbeState::Failing { message, .. }) => message.clone(),
+                            Some(ProbeState::NotRunning { reason }) => reason.clone(),
+                            _ => String::new(),
+                        };
+                        view! {
+                            <li class=format!("light {class}") data-testid=format!("probe-{kind}") title=title>
+                                <span class="lamp" aria-hidden="true"></span>
+                                <span class="kind">{kind}</span>
+                                " "
+                                <span class="state" aria-hidden="true">{short}</span>
+                                <span class="visually-hidden">{text}</span>
+                            </li>
+                        }
+                    }).collect_view()}
+                </ul>
+            }
         })
     }
 }

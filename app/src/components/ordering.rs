@@ -21,12 +21,7 @@ pub fn bar_span(bar: &OrderingBar, started_at: i64, scale_secs: i64, now: i64) -
 
 /// How many seconds the shared scale spans: the longest chart, so both are comparable.
 pub fn scale_secs(charts: &[OrderingChart], now: i64) -> i64 {
-    charts
-        .iter()
-        .flat_map(|c| c.bars.iter().map(move |b| (if b.ready_at == 0 { now } else { b.ready_at }) - c.started_at))
-        .max()
-        .unwrap_or(1)
-        .max(1)
+    charts.iter().flat_map(|c| c.bars.iter().map(move |b| (if b.ready_at == 0 { now } else { b.ready_at }) - c.started_at)).max().unwrap_or(1).max(1)
 }
 
 /// The charts panel.

@@ -102,9 +102,11 @@ fn VisitsCell(
         // A new element per value restarts the highlight animation.
         Visits::Count { value, changed_at } => view! {
             <span class="visits" class:bumped=changed_at != 0 data-value=value.to_string()>{value}</span>
-        }.into_any(),
+        }
+        .into_any(),
         Visits::Error { message } => view! {
             <span class="visits error" title=message.clone()>{message.clone()}</span>
-        }.into_any(),
+        }
+        .into_any(),
     }
 }

@@ -68,14 +68,7 @@ fn ContainerProbes(
     /// The container.
     c: ContainerView,
 ) -> impl IntoView {
-    let summary = format!(
-        "{} · {} · started {} · ready {} · restarts {}",
-        c.name,
-        c.state,
-        yes_no(c.started),
-        yes_no(c.ready),
-        c.restart_count
-    );
+    let summary = format!("{} · {} · started {} · ready {} · restarts {}", c.name, c.state, yes_no(c.started), yes_no(c.ready), c.restart_count);
     view! {
         <div class="container">
             <p class="summary">{summary}</p>

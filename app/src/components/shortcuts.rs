@@ -94,21 +94,23 @@ pub fn ShortcutsDialog() -> impl IntoView {
         }
     });
     move || {
-        live.help.get().then(|| view! {
-            <div class="backdrop" on:click=move |_| live.help.set(false)>
-                <div class="dialog" role="dialog" aria-modal="true" aria-labelledby="shortcuts-title" data-testid="shortcuts"
-                    on:click=|ev| ev.stop_propagation()>
-                    <h2 id="shortcuts-title">"Keyboard shortcuts"</h2>
-                    <dl class="shortcut-list">
-                        {SHORTCUTS.into_iter().map(|(key, what)| view! {
-                            <div><dt><kbd>{key}</kbd></dt><dd>{what}</dd></div>
-                        }).collect_view()}
-                    </dl>
-                    <div class="buttons">
-                        <button node_ref=close on:click=move |_| live.help.set(false)>"Close"</button>
+        live.help.get().then(|| {
+            view! {
+                <div class="backdrop" on:click=move |_| live.help.set(false)>
+                    <div class="dialog" role="dialog" aria-modal="true" aria-labelledby="shortcuts-title" data-testid="shortcuts"
+                        on:click=|ev| ev.stop_propagation()>
+                        <h2 id="shortcuts-title">"Keyboard shortcuts"</h2>
+                        <dl class="shortcut-list">
+                            {SHORTCUTS.into_iter().map(|(key, what)| view! {
+                                <div><dt><kbd>{key}</kbd></dt><dd>{what}</dd></div>
+                            }).collect_view()}
+                        </dl>
+                        <div class="buttons">
+                            <button node_ref=close on:click=move |_| live.help.set(false)>"Close"</button>
+                        </div>
                     </div>
                 </div>
-            </div>
+            }
         })
     }
 }

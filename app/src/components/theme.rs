@@ -77,11 +77,7 @@ pub fn chosen() -> Theme {
     }
     #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
     {
-        js_sys::Reflect::get(&document(), &"cookie".into())
-            .ok()
-            .and_then(|v| v.as_string())
-            .map(|c| Theme::from_cookies(&c))
-            .unwrap_or_default()
+        js_sys::Reflect::get(&document(), &"cookie".into()).ok().and_then(|v| v.as_string()).map(|c| Theme::from_cookies(&c)).unwrap_or_default()
     }
     #[cfg(not(any(feature = "ssr", feature = "hydrate")))]
     {

@@ -135,13 +135,15 @@ fn OutcomeBanner() -> impl IntoView {
                     <pre class="kubectl">{r.kubectl.join("\n")}</pre>
                     <button class="dismiss" on:click=move |_| outcome.set(None)>"Dismiss"</button>
                 </section>
-            }.into_any(),
+            }
+            .into_any(),
             Outcome::Failed(e) => view! {
                 <section class="outcome failed" role="alert" data-testid="outcome">
                     <p>{e}</p>
                     <button class="dismiss" on:click=move |_| outcome.set(None)>"Dismiss"</button>
                 </section>
-            }.into_any(),
+            }
+            .into_any(),
         })
     }
 }

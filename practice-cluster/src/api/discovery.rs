@@ -53,11 +53,7 @@ fn group_json(group: &str, version: &str) -> Value {
 
 /// `GET /apis`.
 pub fn groups() -> Value {
-    let groups: Vec<Value> = group_versions()
-        .into_iter()
-        .filter(|(g, _)| !g.is_empty())
-        .map(|(g, v)| group_json(g, v))
-        .collect();
+    let groups: Vec<Value> = group_versions().into_iter().filter(|(g, _)| !g.is_empty()).map(|(g, v)| group_json(g, v)).collect();
     json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
 }
 
@@ -152,11 +148,7 @@ pub fn openapi_group(key: &str) -> Option<Value> {
             continue;
         }
         let base = if group.is_empty() { format!("/api/{version}") } else { format!("/apis/{group}/{version}") };
-        let path = if i.namespaced {
-            format!("{base}/namespaces/{{namespace}}/{}/{{name}}", i.plural)
-        } else {
-            format!("{base}/{}/{{name}}", i.plural)
-        };
+        let path = if i.namespaced { format!("{base}/namespaces/{{namespace}}/{}/{{name}}", i.plural) } else { format!("{base}/{}/{{name}}", i.plural) };
         let op = json!({
             "x-kubernetes-group-version-kind": {"group": i.group, "version": i.version, "kind": i.kind},
             "x-kubernetes-action": "patch",

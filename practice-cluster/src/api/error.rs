@@ -79,10 +79,7 @@ impl ApiError {
         let text: Vec<String> = causes.iter().map(|(_, field, msg)| format!("{field}: {msg}")).collect();
         let text = if text.len() == 1 { text.concat() } else { format!("[{}]", text.join(", ")) };
         let mut e = Self::new(422, "Invalid", format!("{kind_q} \"{name}\" is invalid: {text}"));
-        let causes: Vec<Value> = causes
-            .into_iter()
-            .map(|(reason, field, msg)| json!({"reason": reason, "message": msg, "field": field}))
-            .collect();
+        let causes: Vec<Value> = causes.into_iter().map(|(reason, field, msg)| json!({"reason": reason, "message": msg, "field": field})).collect();
         e.details = Some(json!({"name": name, "group": group, "kind": kind, "causes": causes}));
         e
     }
@@ -94,7 +91,13 @@ impl ApiError {
 
     /// 415 for a body type the server cannot read.
     pub fn unsupported_media_type(content_type: &str) -> Self {
-        Self::new(415, "UnsupportedMediaType", format!("the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/merge-patch+json, application/strategic-merge-patch+json, application/json-patch+json, application/apply-patch+yaml (got {content_type:?})"))
+        Self::new(
+            415,
+            "UnsupportedMediaType",
+            format!(
+                "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/merge-patch+json, application/strategic-merge-patch+json, application/json-patch+json, application/apply-patch+yaml (got {content_type:?})"
+            ),
+        )
     }
 
     /// 503 for a pod or port that cannot be reached.
@@ -113,9 +116,7 @@ impl ApiError {
             StoreError::NotFound => Self::not_found(plural, group, name),
             StoreError::AlreadyExists => Self::already_exists(plural, group, name),
             StoreError::Conflict => Self::conflict(plural, group, name),
-            StoreError::TooOld { requested, oldest } => {
-                Self::new(410, "Expired", format!("too old resource version: {requested} ({oldest})"))
-            }
+            StoreError::TooOld { requested, oldest } => Self::new(410, "Expired", format!("too old resource version: {requested} ({oldest})")),
         }
     }
 

@@ -82,9 +82,7 @@ impl Guard {
         if let Some(origin) = header_str(headers, header::ORIGIN)
             && !origin_allowed(origin, host)
         {
-            return Err(forbidden(format!(
-                "origin {origin:?} is not allowed: the practice cluster refuses requests from web pages of other sites"
-            )));
+            return Err(forbidden(format!("origin {origin:?} is not allowed: the practice cluster refuses requests from web pages of other sites")));
         }
         if headers.contains_key(header::UPGRADE) {
             // A WebSocket or SPDY upgrade has no body; its stream is taken over later.

@@ -37,15 +37,19 @@ use resource::{Format, Include};
 pub fn router(cluster: Arc<Cluster>, guard: guard::Guard) -> Router {
     Router::new()
         .route("/version", get(|State(c): State<Arc<Cluster>>| async move { axum::Json(discovery::version(&c)) }))
-        .route("/api", get(|headers: HeaderMap| async move {
-            let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1").to_owned();
-            axum::Json(discovery::core_versions(&host))
-        }))
+        .route(
+            "/api",
+            get(|headers: HeaderMap| async move {
+                let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1").to_owned();
+                axum::Json(discovery::core_versions(&host))
+            }),
+        )
         .route("/apis", get(|| async { axum::Json(discovery::groups()) }))
         .route("/openapi/v3", get(|| async { axum::Json(discovery::openapi_index()) }))
-        .route("/openapi/v3/{*key}", get(|Path(key): Path<String>| async move {
-            discovery::openapi_group(&key).map(axum::Json).ok_or_else(|| ApiError::no_route(&key))
-        }))
+        .route(
+            "/openapi/v3/{*key}",
+            get(|Path(key): Path<String>| async move { discovery::openapi_group(&key).map(axum::Json).ok_or_else(|| ApiError::no_route(&key)) }),
+        )
         .route("/healthz", get(|| async { "ok" }))
         .route("/livez", get(|| async { "ok" }))
         .route("/readyz", get(|| async { "ok" }))

@@ -47,24 +47,14 @@ pub enum PatchKind {
 
 impl PatchKind {
     /// Every kind, in the order the API server lists them.
-    pub const ALL: [PatchKind; 4] = [
-        PatchKind::Json,
-        PatchKind::Merge,
-        PatchKind::Strategic,
-        PatchKind::Apply,
-    ];
+    pub const ALL: [PatchKind; 4] = [PatchKind::Json, PatchKind::Merge, PatchKind::Strategic, PatchKind::Apply];
 
     /// From a Content-Type header value (parameters such as `; charset=utf-8` ignored):
     /// application/json-patch+json, application/merge-patch+json,
     /// application/strategic-merge-patch+json, application/apply-patch+yaml. None otherwise.
     pub fn from_content_type(ct: &str) -> Option<Self> {
-        let media_type = ct
-            .split_once(';')
-            .map_or(ct, |(media_type, _)| media_type)
-            .trim();
-        Self::ALL
-            .into_iter()
-            .find(|kind| media_type.eq_ignore_ascii_case(kind.content_type()))
+        let media_type = ct.split_once(';').map_or(ct, |(media_type, _)| media_type).trim();
+        Self::ALL.into_iter().find(|kind| media_type.eq_ignore_ascii_case(kind.content_type()))
     }
 
     /// The media type that selects this kind, e.g. `application/merge-patch+json`.
@@ -84,18 +74,11 @@ impl PatchKind {
 /// limit the patch went over (413).
 ///
 /// On error `target` is left as it was.
-pub fn apply(
-    kind: PatchKind,
-    object_kind: &str,
-    target: &mut Value,
-    patch: &Value,
-) -> Result<(), PatchError> {
+pub fn apply(kind: PatchKind, object_kind: &str, target: &mut Value, patch: &Value) -> Result<(), PatchError> {
     match kind {
         PatchKind::Json => apply_json_patch(target, patch),
         PatchKind::Merge => apply_merge_patch(target, patch).map_err(PatchError::Invalid),
-        PatchKind::Strategic | PatchKind::Apply => {
-            apply_strategic_merge_patch(object_kind, target, patch).map_err(PatchError::Invalid)
-        }
+        PatchKind::Strategic | PatchKind::Apply => apply_strategic_merge_patch(object_kind, target, patch).map_err(PatchError::Invalid),
     }
 }
 
@@ -108,13 +91,9 @@ pub fn apply(
 /// double the object until memory runs out.
 fn apply_json_patch(target: &mut Value, patch: &Value) -> Result<(), PatchError> {
     if !patch.is_array() {
-        return Err(PatchError::Invalid(format!(
-            "invalid JSON patch: expected an array of operations, got {}",
-            type_name(patch)
-        )));
+        return Err(PatchError::Invalid(format!("invalid JSON patch: expected an array of operations, got {}", type_name(patch))));
     }
-    let operations: json_patch::Patch = serde_json::from_value(patch.clone())
-        .map_err(|err| PatchError::Invalid(format!("invalid JSON patch: {err}")))?;
+    let operations: json_patch::Patch = serde_json::from_value(patch.clone()).map_err(|err| PatchError::Invalid(format!("invalid JSON patch: {err}")))?;
     if operations.len() > MAX_JSON_PATCH_OPS {
         return Err(LimitError::PatchOperations { count: operations.len() }.into());
     }
@@ -131,12 +110,7 @@ fn apply_json_patch(target: &mut Value, patch: &Value) -> Result<(), PatchError>
             }
         }
         json_patch::patch_unsafe(&mut patched, std::slice::from_ref(operation)).map_err(|err| {
-            PatchError::Invalid(format!(
-                "JSON patch operation {index} ({} {:?}) failed: {}",
-                operation_name(operation),
-                err.path.as_str(),
-                err.kind
-            ))
+            PatchError::Invalid(format!("JSON patch operation {index} ({} {:?}) failed: {}", operation_name(operation), err.path.as_str(), err.kind))
         })?;
     }
     *target = patched;
@@ -158,10 +132,7 @@ fn operation_name(op: &json_patch::PatchOperation) -> &'static str {
 /// RFC 7386; the API server only accepts objects as merge patches.
 fn apply_merge_patch(target: &mut Value, patch: &Value) -> Result<(), String> {
     if !patch.is_object() {
-        return Err(format!(
-            "merge patch must be a JSON object, got {}",
-            type_name(patch)
-        ));
+        return Err(format!("merge patch must be a JSON object, got {}", type_name(patch)));
     }
     json_patch::merge(target, patch);
     Ok(())
@@ -219,31 +190,18 @@ fn directive_of(map: &Map<String, Value>, path: &[&str]) -> Result<Option<Direct
         Some(Value::String(s)) if s == "merge" => Ok(Some(Directive::Merge)),
         Some(Value::String(s)) if s == "replace" => Ok(Some(Directive::Replace)),
         Some(Value::String(s)) if s == "delete" => Ok(Some(Directive::Delete)),
-        Some(other) => Err(format!(
-            "invalid value {other} for {PATCH_DIRECTIVE} at {}: expected \"replace\", \"delete\" or \"merge\"",
-            show_path(path)
-        )),
+        Some(other) => Err(format!("invalid value {other} for {PATCH_DIRECTIVE} at {}: expected \"replace\", \"delete\" or \"merge\"", show_path(path))),
     }
 }
 
 /// Whether `key` is a strategic merge patch directive rather than a field.
 fn is_directive_key(key: &str) -> bool {
-    key == PATCH_DIRECTIVE
-        || key == RETAIN_KEYS_DIRECTIVE
-        || key.starts_with(SET_ELEMENT_ORDER_PREFIX)
-        || key.starts_with(DELETE_FROM_PRIMITIVE_LIST_PREFIX)
+    key == PATCH_DIRECTIVE || key == RETAIN_KEYS_DIRECTIVE || key.starts_with(SET_ELEMENT_ORDER_PREFIX) || key.starts_with(DELETE_FROM_PRIMITIVE_LIST_PREFIX)
 }
 
-fn apply_strategic_merge_patch(
-    object_kind: &str,
-    target: &mut Value,
-    patch: &Value,
-) -> Result<(), String> {
+fn apply_strategic_merge_patch(object_kind: &str, target: &mut Value, patch: &Value) -> Result<(), String> {
     let Value::Object(patch) = patch else {
-        return Err(format!(
-            "strategic merge patch must be a JSON object, got {}",
-            type_name(patch)
-        ));
+        return Err(format!("strategic merge patch must be a JSON object, got {}", type_name(patch)));
     };
     let mut merged = match target {
         Value::Object(map) => map.clone(),
@@ -265,13 +223,7 @@ struct StrategicMerge<'a> {
 impl StrategicMerge<'_> {
     /// Merges `patch` into `target`, an object reached through the fields `path`
     /// (list indices left out).
-    fn merge_map<'p>(
-        &self,
-        target: &mut Map<String, Value>,
-        patch: &'p Map<String, Value>,
-        path: &mut Vec<&'p str>,
-        depth: usize,
-    ) -> Result<Outcome, String> {
+    fn merge_map<'p>(&self, target: &mut Map<String, Value>, patch: &'p Map<String, Value>, path: &mut Vec<&'p str>, depth: usize) -> Result<Outcome, String> {
         if depth > MAX_DEPTH {
             return Err(format!("patch is nested more than {MAX_DEPTH} levels deep"));
         }
@@ -338,13 +290,7 @@ impl StrategicMerge<'_> {
     }
 
     /// Merges `patch` into `target`, the value of the field that ends `path`.
-    fn merge_value<'p>(
-        &self,
-        target: &mut Value,
-        patch: &'p Value,
-        path: &mut Vec<&'p str>,
-        depth: usize,
-    ) -> Result<Outcome, String> {
+    fn merge_value<'p>(&self, target: &mut Value, patch: &'p Value, path: &mut Vec<&'p str>, depth: usize) -> Result<Outcome, String> {
         match patch {
             Value::Object(patch_map) => {
                 if !target.is_object() {
@@ -376,14 +322,7 @@ impl StrategicMerge<'_> {
     }
 
     /// Merges the patch's list into the object's list for the field that ends `path`.
-    fn merge_list<'p>(
-        &self,
-        target: &mut Vec<Value>,
-        patch: &'p [Value],
-        strategy: ListStrategy,
-        path: &mut Vec<&'p str>,
-        depth: usize,
-    ) -> Result<(), String> {
+    fn merge_list<'p>(&self, target: &mut Vec<Value>, patch: &'p [Value], strategy: ListStrategy, path: &mut Vec<&'p str>, depth: usize) -> Result<(), String> {
         if depth > MAX_DEPTH {
             return Err(format!("patch is nested more than {MAX_DEPTH} levels deep"));
         }
@@ -438,26 +377,18 @@ impl StrategicMerge<'_> {
                 }
                 for item in items {
                     let Value::Object(map) = item else {
-                        return Err(format!(
-                            "list {} is merged by key {key:?}, so its items must be objects, got {}",
-                            show_path(path),
-                            type_name(item)
-                        ));
+                        return Err(format!("list {} is merged by key {key:?}, so its items must be objects, got {}", show_path(path), type_name(item)));
                     };
                     let Some(wanted) = map.get(key) else {
                         return Err(missing_merge_key(map, key, path));
                     };
-                    match target
-                        .iter_mut()
-                        .find(|existing| existing.get(key) == Some(wanted))
-                    {
+                    match target.iter_mut().find(|existing| existing.get(key) == Some(wanted)) {
                         Some(existing) => {
                             self.merge_value(existing, item, path, depth + 1)?;
                         }
                         None => {
                             let mut fresh = Value::Object(Map::new());
-                            if self.merge_value(&mut fresh, item, path, depth + 1)? == Outcome::Keep
-                            {
+                            if self.merge_value(&mut fresh, item, path, depth + 1)? == Outcome::Keep {
                                 target.push(fresh);
                             }
                         }
@@ -470,12 +401,7 @@ impl StrategicMerge<'_> {
 
     /// An item of a replaced list as it is stored: nulls dropped from its
     /// objects and directives carried out. `None` if it deleted itself.
-    fn fresh_item<'p>(
-        &self,
-        item: &'p Value,
-        path: &mut Vec<&'p str>,
-        depth: usize,
-    ) -> Result<Option<Value>, String> {
+    fn fresh_item<'p>(&self, item: &'p Value, path: &mut Vec<&'p str>, depth: usize) -> Result<Option<Value>, String> {
         match item {
             Value::Object(patch_map) => {
                 let mut map = Map::new();
@@ -497,14 +423,9 @@ impl StrategicMerge<'_> {
     /// after the `patchStrategy`/`patchMergeKey` tags of the Kubernetes API types.
     fn list_strategy(&self, parent: &[&str], field: &str) -> ListStrategy {
         match field {
-            "containers"
-            | "initContainers"
-            | "ephemeralContainers"
-            | "env"
-            | "volumes"
-            | "imagePullSecrets"
-            | "resourceClaims"
-            | "schedulingGates" => ListStrategy::MergeByKey("name"),
+            "containers" | "initContainers" | "ephemeralContainers" | "env" | "volumes" | "imagePullSecrets" | "resourceClaims" | "schedulingGates" => {
+                ListStrategy::MergeByKey("name")
+            }
             "volumeMounts" => ListStrategy::MergeByKey("mountPath"),
             "volumeDevices" => ListStrategy::MergeByKey("devicePath"),
             "conditions" => ListStrategy::MergeByKey("type"),
@@ -512,9 +433,7 @@ impl StrategicMerge<'_> {
             "hostAliases" | "podIPs" | "hostIPs" => ListStrategy::MergeByKey("ip"),
             "topologySpreadConstraints" => ListStrategy::MergeByKey("topologyKey"),
             "ports" => {
-                let in_container = parent
-                    .iter()
-                    .any(|f| matches!(*f, "containers" | "initContainers" | "ephemeralContainers"));
+                let in_container = parent.iter().any(|f| matches!(*f, "containers" | "initContainers" | "ephemeralContainers"));
                 if in_container {
                     ListStrategy::MergeByKey("containerPort")
                 } else if self.object_kind == "Service" && parent == ["spec"] {
@@ -551,9 +470,7 @@ fn reorder(items: &mut Vec<Value>, order: &[Value], strategy: ListStrategy) {
     let mut remaining: Vec<Option<Value>> = std::mem::take(items).into_iter().map(Some).collect();
     let mut ordered = Vec::with_capacity(remaining.len());
     for wanted in order {
-        let slot = remaining
-            .iter_mut()
-            .find(|slot| slot.as_ref().is_some_and(|item| same(item, wanted)));
+        let slot = remaining.iter_mut().find(|slot| slot.as_ref().is_some_and(|item| same(item, wanted)));
         if let Some(item) = slot.and_then(Option::take) {
             ordered.push(item);
         }
@@ -566,48 +483,25 @@ fn reorder(items: &mut Vec<Value>, order: &[Value], strategy: ListStrategy) {
 fn list<'v>(value: &'v Value, directive: &str, path: &[&str]) -> Result<&'v [Value], String> {
     match value {
         Value::Array(items) => Ok(items),
-        other => Err(format!(
-            "{directive} at {} must be a list, got {}",
-            show_path(path),
-            type_name(other)
-        )),
+        other => Err(format!("{directive} at {} must be a list, got {}", show_path(path), type_name(other))),
     }
 }
 
 /// The value of `$retainKeys`: a list of field names.
-fn string_list<'v>(
-    value: &'v Value,
-    directive: &str,
-    path: &[&str],
-) -> Result<Vec<&'v str>, String> {
+fn string_list<'v>(value: &'v Value, directive: &str, path: &[&str]) -> Result<Vec<&'v str>, String> {
     list(value, directive, path)?
         .iter()
-        .map(|item| {
-            item.as_str().ok_or_else(|| {
-                format!(
-                    "{directive} at {} must be a list of strings, got an item {item}",
-                    show_path(path)
-                )
-            })
-        })
+        .map(|item| item.as_str().ok_or_else(|| format!("{directive} at {} must be a list of strings, got an item {item}", show_path(path))))
         .collect()
 }
 
 fn missing_merge_key(item: &Map<String, Value>, key: &str, path: &[&str]) -> String {
-    format!(
-        "item {} of list {} does not contain its merge key {key:?}",
-        Value::Object(item.clone()),
-        show_path(path)
-    )
+    format!("item {} of list {} does not contain its merge key {key:?}", Value::Object(item.clone()), show_path(path))
 }
 
 /// `spec.template.spec.containers`, or `the object` for the top level.
 fn show_path(path: &[&str]) -> String {
-    if path.is_empty() {
-        "the object".to_owned()
-    } else {
-        path.join(".")
-    }
+    if path.is_empty() { "the object".to_owned() } else { path.join(".") }
 }
 
 fn type_name(value: &Value) -> &'static str {
@@ -627,21 +521,15 @@ mod tests {
     use serde_json::json;
 
     fn strategic(kind: &str, mut target: Value, patch: Value) -> Value {
-        apply(PatchKind::Strategic, kind, &mut target, &patch)
-            .expect("strategic merge patch applies");
+        apply(PatchKind::Strategic, kind, &mut target, &patch).expect("strategic merge patch applies");
         assert_no_directives(&target);
         target
     }
 
     fn strategic_err(kind: &str, target: Value, patch: Value) -> String {
         let mut patched = target.clone();
-        let err = apply(PatchKind::Strategic, kind, &mut patched, &patch)
-            .expect_err("strategic merge patch is refused")
-            .to_string();
-        assert_eq!(
-            patched, target,
-            "a failed patch leaves the target unchanged"
-        );
+        let err = apply(PatchKind::Strategic, kind, &mut patched, &patch).expect_err("strategic merge patch is refused").to_string();
+        assert_eq!(patched, target, "a failed patch leaves the target unchanged");
         err
     }
 
@@ -726,14 +614,7 @@ mod tests {
     }
 
     fn names(list: &Value) -> Vec<&str> {
-        list.as_array()
-            .map(|items| {
-                items
-                    .iter()
-                    .filter_map(|item| item["name"].as_str())
-                    .collect()
-            })
-            .unwrap_or_default()
+        list.as_array().map(|items| items.iter().filter_map(|item| item["name"].as_str()).collect()).unwrap_or_default()
     }
 
     // --- Content-Type --------------------------------------------------------
@@ -743,19 +624,10 @@ mod tests {
         let cases = [
             ("application/json-patch+json", Some(PatchKind::Json)),
             ("application/merge-patch+json", Some(PatchKind::Merge)),
-            (
-                "application/strategic-merge-patch+json",
-                Some(PatchKind::Strategic),
-            ),
+            ("application/strategic-merge-patch+json", Some(PatchKind::Strategic)),
             ("application/apply-patch+yaml", Some(PatchKind::Apply)),
-            (
-                "application/merge-patch+json; charset=utf-8",
-                Some(PatchKind::Merge),
-            ),
-            (
-                "  Application/Strategic-Merge-Patch+JSON ;charset=UTF-8",
-                Some(PatchKind::Strategic),
-            ),
+            ("application/merge-patch+json; charset=utf-8", Some(PatchKind::Merge)),
+            ("  Application/Strategic-Merge-Patch+JSON ;charset=UTF-8", Some(PatchKind::Strategic)),
             ("application/json", None),
             ("application/yaml", None),
             ("text/plain", None),
@@ -766,10 +638,7 @@ mod tests {
             assert_eq!(PatchKind::from_content_type(ct), expected, "{ct:?}");
         }
         for kind in PatchKind::ALL {
-            assert_eq!(
-                PatchKind::from_content_type(kind.content_type()),
-                Some(kind)
-            );
+            assert_eq!(PatchKind::from_content_type(kind.content_type()), Some(kind));
         }
     }
 
@@ -792,10 +661,7 @@ mod tests {
         assert_eq!(sts["metadata"]["labels"]["version"], json!("v2"));
         assert_eq!(sts["metadata"]["annotations"], json!({}));
         assert_eq!(names(containers(&sts)), ["app"]);
-        assert_eq!(
-            names(&containers(&sts)[0]["env"]),
-            ["MODE", "LOG_LEVEL", "DEBUG"]
-        );
+        assert_eq!(names(&containers(&sts)[0]["env"]), ["MODE", "LOG_LEVEL", "DEBUG"]);
     }
 
     #[test]
@@ -847,15 +713,13 @@ mod tests {
     fn json_patch_remove_of_missing_path_fails() {
         let mut sts = statefulset();
         let patch = json!([{"op": "remove", "path": "/metadata/labels/missing"}]);
-        let err =
-            apply(PatchKind::Json, "StatefulSet", &mut sts, &patch).expect_err("remove fails").to_string();
+        let err = apply(PatchKind::Json, "StatefulSet", &mut sts, &patch).expect_err("remove fails").to_string();
         assert!(err.contains("remove"), "{err}");
         assert!(err.contains("/metadata/labels/missing"), "{err}");
         assert_eq!(sts, statefulset());
 
         let patch = json!([{"op": "remove", "path": "/spec/template/spec/containers/-"}]);
-        let err =
-            apply(PatchKind::Json, "StatefulSet", &mut sts, &patch).expect_err("remove fails").to_string();
+        let err = apply(PatchKind::Json, "StatefulSet", &mut sts, &patch).expect_err("remove fails").to_string();
         assert!(err.contains("remove"), "{err}");
     }
 
@@ -870,8 +734,7 @@ mod tests {
             json!("[]"),
             Value::Null,
         ] {
-            let err = apply(PatchKind::Json, "StatefulSet", &mut sts, &patch)
-                .expect_err("bad JSON patch is refused").to_string();
+            let err = apply(PatchKind::Json, "StatefulSet", &mut sts, &patch).expect_err("bad JSON patch is refused").to_string();
             assert!(err.contains("invalid JSON patch"), "{err}");
         }
         assert_eq!(sts, statefulset());
@@ -887,10 +750,7 @@ mod tests {
             "spec": {"replicas": 1, "template": {"spec": {"tolerations": []}}}
         });
         apply(PatchKind::Merge, "StatefulSet", &mut sts, &patch).expect("merge patch applies");
-        assert_eq!(
-            sts["metadata"]["labels"],
-            json!({"app": "nginx", "version": "v2"})
-        );
+        assert_eq!(sts["metadata"]["labels"], json!({"app": "nginx", "version": "v2"}));
         assert!(sts["metadata"].get("annotations").is_none());
         assert_eq!(sts["spec"]["replicas"], json!(1));
         assert_eq!(sts["spec"]["template"]["spec"]["tolerations"], json!([]));
@@ -909,8 +769,7 @@ mod tests {
     fn merge_patch_must_be_an_object() {
         let mut sts = statefulset();
         for patch in [json!([]), json!("x"), json!(1), Value::Null] {
-            let err =
-                apply(PatchKind::Merge, "StatefulSet", &mut sts, &patch).expect_err("refused").to_string();
+            let err = apply(PatchKind::Merge, "StatefulSet", &mut sts, &patch).expect_err("refused").to_string();
             assert!(err.contains("merge patch must be a JSON object"), "{err}");
         }
         assert_eq!(sts, statefulset());
@@ -920,11 +779,7 @@ mod tests {
 
     #[test]
     fn kubectl_patch_sets_a_scalar() {
-        let sts = strategic(
-            "StatefulSet",
-            statefulset(),
-            json!({"spec": {"podManagementPolicy": "Parallel"}}),
-        );
+        let sts = strategic("StatefulSet", statefulset(), json!({"spec": {"podManagementPolicy": "Parallel"}}));
         let mut expected = statefulset();
         expected["spec"]["podManagementPolicy"] = json!("Parallel");
         assert_eq!(sts, expected);
@@ -942,10 +797,7 @@ mod tests {
             }),
         );
         assert_eq!(sts["spec"]["replicas"], json!(5));
-        assert_eq!(
-            sts["metadata"]["annotations"],
-            json!({"team": "storage", "kubectl.kubernetes.io/last-applied-configuration": last_applied})
-        );
+        assert_eq!(sts["metadata"]["annotations"], json!({"team": "storage", "kubectl.kubernetes.io/last-applied-configuration": last_applied}));
         assert_eq!(containers(&sts), containers(&statefulset()));
     }
 
@@ -958,16 +810,9 @@ mod tests {
         );
         assert_eq!(sts["metadata"]["labels"], json!({"app": "nginx"}));
         assert!(sts["metadata"].get("annotations").is_none());
-        assert_eq!(
-            sts["spec"]["updateStrategy"],
-            json!({"type": "RollingUpdate"})
-        );
+        assert_eq!(sts["spec"]["updateStrategy"], json!({"type": "RollingUpdate"}));
         // Deleting what is not there is fine.
-        let again = strategic(
-            "StatefulSet",
-            sts.clone(),
-            json!({"metadata": {"annotations": null}}),
-        );
+        let again = strategic("StatefulSet", sts.clone(), json!({"metadata": {"annotations": null}}));
         assert_eq!(again, sts);
     }
 
@@ -989,37 +834,22 @@ mod tests {
     #[test]
     fn scalars_objects_and_lists_replace_each_other() {
         let target = json!({"kind": "ConfigMap", "data": {"a": "1"}, "extra": [1, 2]});
-        let cm = strategic(
-            "ConfigMap",
-            target,
-            json!({"data": "text", "extra": {"b": 2}}),
-        );
-        assert_eq!(
-            cm,
-            json!({"kind": "ConfigMap", "data": "text", "extra": {"b": 2}})
-        );
+        let cm = strategic("ConfigMap", target, json!({"data": "text", "extra": {"b": 2}}));
+        assert_eq!(cm, json!({"kind": "ConfigMap", "data": "text", "extra": {"b": 2}}));
         let cm = strategic("ConfigMap", cm, json!({"data": ["x"], "extra": 3}));
         assert_eq!(cm, json!({"kind": "ConfigMap", "data": ["x"], "extra": 3}));
     }
 
     #[test]
     fn patch_replace_directive_replaces_an_object() {
-        let sts = strategic(
-            "StatefulSet",
-            statefulset(),
-            json!({"metadata": {"labels": {"$patch": "replace", "app": "web", "stale": null}}}),
-        );
+        let sts = strategic("StatefulSet", statefulset(), json!({"metadata": {"labels": {"$patch": "replace", "app": "web", "stale": null}}}));
         assert_eq!(sts["metadata"]["labels"], json!({"app": "web"}));
         assert_eq!(sts["metadata"]["annotations"], json!({"team": "storage"}));
     }
 
     #[test]
     fn patch_delete_directive_deletes_an_object() {
-        let sts = strategic(
-            "StatefulSet",
-            statefulset(),
-            json!({"spec": {"updateStrategy": {"$patch": "delete"}, "replicas": 2}}),
-        );
+        let sts = strategic("StatefulSet", statefulset(), json!({"spec": {"updateStrategy": {"$patch": "delete"}, "replicas": 2}}));
         assert!(sts["spec"].get("updateStrategy").is_none());
         assert_eq!(sts["spec"]["replicas"], json!(2));
     }
@@ -1027,19 +857,9 @@ mod tests {
     #[test]
     fn patch_directives_at_the_top_level() {
         let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "data": {"a": "1"}});
-        let replaced = strategic(
-            "ConfigMap",
-            cm.clone(),
-            json!({"$patch": "replace", "apiVersion": "v1", "kind": "ConfigMap", "data": {"b": "2"}}),
-        );
-        assert_eq!(
-            replaced,
-            json!({"apiVersion": "v1", "kind": "ConfigMap", "data": {"b": "2"}})
-        );
-        assert_eq!(
-            strategic("ConfigMap", cm, json!({"$patch": "delete"})),
-            json!({})
-        );
+        let replaced = strategic("ConfigMap", cm.clone(), json!({"$patch": "replace", "apiVersion": "v1", "kind": "ConfigMap", "data": {"b": "2"}}));
+        assert_eq!(replaced, json!({"apiVersion": "v1", "kind": "ConfigMap", "data": {"b": "2"}}));
+        assert_eq!(strategic("ConfigMap", cm, json!({"$patch": "delete"})), json!({}));
     }
 
     #[test]
@@ -1051,11 +871,7 @@ mod tests {
                 "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}
             }
         });
-        let patched = strategic(
-            "Deployment",
-            deployment,
-            json!({"spec": {"strategy": {"$retainKeys": ["type"], "type": "Recreate"}}}),
-        );
+        let patched = strategic("Deployment", deployment, json!({"spec": {"strategy": {"$retainKeys": ["type"], "type": "Recreate"}}}));
         assert_eq!(patched["spec"]["strategy"], json!({"type": "Recreate"}));
         assert_eq!(patched["spec"]["replicas"], json!(2));
     }
@@ -1070,10 +886,7 @@ mod tests {
                 {"$retainKeys": ["name", "secret"], "name": "config", "secret": {"secretName": "web-secret"}}
             ]}}}}),
         );
-        assert_eq!(
-            sts["spec"]["template"]["spec"]["volumes"],
-            json!([{"name": "config", "secret": {"secretName": "web-secret"}}])
-        );
+        assert_eq!(sts["spec"]["template"]["spec"]["volumes"], json!([{"name": "config", "secret": {"secretName": "web-secret"}}]));
     }
 
     // --- Strategic merge patch: lists merged by key --------------------------
@@ -1096,11 +909,7 @@ mod tests {
         assert_eq!(app["env"], containers(&statefulset())[0]["env"]);
         // Unlisted containers stay, after the listed ones.
         assert_eq!(names(containers(&sts)), ["app", "sidecar"]);
-        assert!(
-            sts["spec"]["template"]["spec"]
-                .get("$setElementOrder/containers")
-                .is_none()
-        );
+        assert!(sts["spec"]["template"]["spec"].get("$setElementOrder/containers").is_none());
     }
 
     #[test]
@@ -1115,14 +924,8 @@ mod tests {
         );
         assert_eq!(names(containers(&sts)), ["app", "sidecar", "metrics"]);
         assert_eq!(containers(&sts)[0], containers(&statefulset())[0]);
-        assert_eq!(
-            containers(&sts)[1],
-            json!({"name": "sidecar", "image": "busybox:1.37", "command": ["sleep", "infinity"]})
-        );
-        assert_eq!(
-            containers(&sts)[2]["ports"],
-            json!([{"containerPort": 9100}])
-        );
+        assert_eq!(containers(&sts)[1], json!({"name": "sidecar", "image": "busybox:1.37", "command": ["sleep", "infinity"]}));
+        assert_eq!(containers(&sts)[2]["ports"], json!([{"containerPort": 9100}]));
     }
 
     #[test]
@@ -1144,36 +947,19 @@ mod tests {
                 "ephemeralContainers": [{"name": "debugger2", "image": "busybox"}]
             }}),
         );
-        assert_eq!(
-            patched["spec"]["initContainers"],
-            json!([{"name": "init", "image": "busybox", "command": ["true"]}])
-        );
-        assert_eq!(
-            patched["spec"]["containers"],
-            json!([{"name": "app", "image": "nginx:2"}])
-        );
-        assert_eq!(
-            names(&patched["spec"]["ephemeralContainers"]),
-            ["debugger", "debugger2"]
-        );
+        assert_eq!(patched["spec"]["initContainers"], json!([{"name": "init", "image": "busybox", "command": ["true"]}]));
+        assert_eq!(patched["spec"]["containers"], json!([{"name": "app", "image": "nginx:2"}]));
+        assert_eq!(names(&patched["spec"]["ephemeralContainers"]), ["debugger", "debugger2"]);
     }
 
     #[test]
     fn deleting_a_container_by_key() {
-        let sts = strategic(
-            "StatefulSet",
-            statefulset(),
-            json!({"spec": {"template": {"spec": {"containers": [{"$patch": "delete", "name": "sidecar"}]}}}}),
-        );
+        let sts = strategic("StatefulSet", statefulset(), json!({"spec": {"template": {"spec": {"containers": [{"$patch": "delete", "name": "sidecar"}]}}}}));
         assert_eq!(names(containers(&sts)), ["app"]);
         assert_eq!(containers(&sts)[0], containers(&statefulset())[0]);
 
         // Deleting an item that is not there changes nothing.
-        let again = strategic(
-            "StatefulSet",
-            sts.clone(),
-            json!({"spec": {"template": {"spec": {"containers": [{"$patch": "delete", "name": "sidecar"}]}}}}),
-        );
+        let again = strategic("StatefulSet", sts.clone(), json!({"spec": {"template": {"spec": {"containers": [{"$patch": "delete", "name": "sidecar"}]}}}}));
         assert_eq!(again, sts);
     }
 
@@ -1249,22 +1035,10 @@ mod tests {
         );
         let spec = &patched["spec"];
         assert_eq!(names(&spec["volumes"]), ["data", "cache"]);
-        assert_eq!(
-            spec["imagePullSecrets"],
-            json!([{"name": "registry"}, {"name": "mirror"}])
-        );
-        assert_eq!(
-            spec["hostAliases"],
-            json!([{"ip": "10.0.0.1", "hostnames": ["a", "b"]}])
-        );
-        assert_eq!(
-            spec["topologySpreadConstraints"],
-            json!([{"topologyKey": "zone", "maxSkew": 2, "whenUnsatisfiable": "DoNotSchedule"}])
-        );
-        assert_eq!(
-            names(&spec["containers"][0]["volumeDevices"]),
-            ["raw", "raw2"]
-        );
+        assert_eq!(spec["imagePullSecrets"], json!([{"name": "registry"}, {"name": "mirror"}]));
+        assert_eq!(spec["hostAliases"], json!([{"ip": "10.0.0.1", "hostnames": ["a", "b"]}]));
+        assert_eq!(spec["topologySpreadConstraints"], json!([{"topologyKey": "zone", "maxSkew": 2, "whenUnsatisfiable": "DoNotSchedule"}]));
+        assert_eq!(names(&spec["containers"][0]["volumeDevices"]), ["raw", "raw2"]);
     }
 
     #[test]
@@ -1324,10 +1098,7 @@ mod tests {
             svc,
             json!({"spec": {"ports": [{"port": 80, "targetPort": 9090}, {"name": "https", "port": 443}], "externalIPs": ["192.0.2.2"]}}),
         );
-        assert_eq!(
-            patched["spec"]["ports"],
-            json!([{"name": "http", "port": 80, "targetPort": 9090}, {"name": "https", "port": 443}])
-        );
+        assert_eq!(patched["spec"]["ports"], json!([{"name": "http", "port": 80, "targetPort": 9090}, {"name": "https", "port": 443}]));
         assert_eq!(patched["spec"]["externalIPs"], json!(["192.0.2.2"]));
     }
 
@@ -1335,23 +1106,12 @@ mod tests {
     fn endpoint_ports_are_replaced() {
         let slice = json!({"kind": "EndpointSlice", "ports": [{"name": "http", "port": 80}],
                            "endpoints": [{"addresses": ["10.0.0.1"]}]});
-        let patched = strategic(
-            "EndpointSlice",
-            slice,
-            json!({"ports": [{"name": "https", "port": 443}]}),
-        );
+        let patched = strategic("EndpointSlice", slice, json!({"ports": [{"name": "https", "port": 443}]}));
         assert_eq!(patched["ports"], json!([{"name": "https", "port": 443}]));
 
         let endpoints = json!({"kind": "Endpoints", "subsets": [{"addresses": [{"ip": "10.0.0.1"}], "ports": [{"port": 80}]}]});
-        let patched = strategic(
-            "Endpoints",
-            endpoints,
-            json!({"subsets": [{"addresses": [{"ip": "10.0.0.2"}], "ports": [{"port": 81}]}]}),
-        );
-        assert_eq!(
-            patched["subsets"],
-            json!([{"addresses": [{"ip": "10.0.0.2"}], "ports": [{"port": 81}]}])
-        );
+        let patched = strategic("Endpoints", endpoints, json!({"subsets": [{"addresses": [{"ip": "10.0.0.2"}], "ports": [{"port": 81}]}]}));
+        assert_eq!(patched["subsets"], json!([{"addresses": [{"ip": "10.0.0.2"}], "ports": [{"port": 81}]}]));
     }
 
     #[test]
@@ -1364,10 +1124,7 @@ mod tests {
                 {"name": "solo", "image": "solo:1", "env": [{"name": "A", "value": null}]}
             ]}}}}),
         );
-        assert_eq!(
-            containers(&sts),
-            &json!([{"name": "solo", "image": "solo:1", "env": [{"name": "A"}]}])
-        );
+        assert_eq!(containers(&sts), &json!([{"name": "solo", "image": "solo:1", "env": [{"name": "A"}]}]));
     }
 
     #[test]
@@ -1411,31 +1168,17 @@ mod tests {
                 ]}}
             }}),
         );
-        assert_eq!(
-            sts["spec"]["volumeClaimTemplates"],
-            json!([{"metadata": {"name": "data"}, "spec": {"accessModes": ["ReadWriteOncePod"]}}])
-        );
+        assert_eq!(sts["spec"]["volumeClaimTemplates"], json!([{"metadata": {"name": "data"}, "spec": {"accessModes": ["ReadWriteOncePod"]}}]));
         assert_eq!(containers(&sts)[0]["args"], json!(["--port", "8080"]));
         assert_eq!(containers(&sts)[1]["command"], json!(["sh"]));
     }
 
     #[test]
     fn finalizers_are_unioned_and_deleted_from() {
-        let sts = strategic(
-            "StatefulSet",
-            statefulset(),
-            json!({"metadata": {"finalizers": ["example.com/protect", "example.com/backup"]}}),
-        );
-        assert_eq!(
-            sts["metadata"]["finalizers"],
-            json!(["example.com/protect", "example.com/backup"])
-        );
+        let sts = strategic("StatefulSet", statefulset(), json!({"metadata": {"finalizers": ["example.com/protect", "example.com/backup"]}}));
+        assert_eq!(sts["metadata"]["finalizers"], json!(["example.com/protect", "example.com/backup"]));
 
-        let sts = strategic(
-            "StatefulSet",
-            sts,
-            json!({"metadata": {"$deleteFromPrimitiveList/finalizers": ["example.com/protect"]}}),
-        );
+        let sts = strategic("StatefulSet", sts, json!({"metadata": {"$deleteFromPrimitiveList/finalizers": ["example.com/protect"]}}));
         assert_eq!(sts["metadata"]["finalizers"], json!(["example.com/backup"]));
 
         // kubectl apply sends both when a finalizer is swapped for another.
@@ -1448,10 +1191,7 @@ mod tests {
                 "finalizers": ["example.com/new"]
             }}),
         );
-        assert_eq!(
-            sts["metadata"]["finalizers"],
-            json!(["example.com/new", "example.com/backup"])
-        );
+        assert_eq!(sts["metadata"]["finalizers"], json!(["example.com/new", "example.com/backup"]));
     }
 
     #[test]
@@ -1487,14 +1227,8 @@ mod tests {
                 "containers": [{"name": "new", "image": "n"}, {"name": "a", "image": "a2"}]
             }}),
         );
-        assert_eq!(
-            names(&patched["spec"]["containers"]),
-            ["new", "c", "a", "b", "d"]
-        );
-        assert_eq!(
-            patched["spec"]["containers"][2],
-            json!({"name": "a", "image": "a2"})
-        );
+        assert_eq!(names(&patched["spec"]["containers"]), ["new", "c", "a", "b", "d"]);
+        assert_eq!(patched["spec"]["containers"][2], json!({"name": "a", "image": "a2"}));
     }
 
     #[test]
@@ -1533,36 +1267,20 @@ mod tests {
         assert_eq!(sts["spec"]["replicas"], json!(4));
         assert_eq!(containers(&sts)[0]["image"], json!("nginx:1.27"));
         assert_eq!(names(containers(&sts)), ["app", "sidecar"]);
-        assert_eq!(
-            sts["metadata"]["labels"],
-            statefulset()["metadata"]["labels"]
-        );
+        assert_eq!(sts["metadata"]["labels"], statefulset()["metadata"]["labels"]);
     }
 
     #[test]
     fn keys_that_only_look_like_directives_are_fields() {
         let crd = json!({"kind": "CustomResourceDefinition", "spec": {"schema": {"$ref": "#/a"}}});
-        let patched = strategic(
-            "CustomResourceDefinition",
-            crd,
-            json!({"spec": {"schema": {"$ref": "#/b", "$schema": "draft-04"}}}),
-        );
-        assert_eq!(
-            patched["spec"]["schema"],
-            json!({"$ref": "#/b", "$schema": "draft-04"})
-        );
+        let patched = strategic("CustomResourceDefinition", crd, json!({"spec": {"schema": {"$ref": "#/b", "$schema": "draft-04"}}}));
+        assert_eq!(patched["spec"]["schema"], json!({"$ref": "#/b", "$schema": "draft-04"}));
     }
 
     #[test]
     fn non_object_target_becomes_an_object() {
         let mut target = Value::Null;
-        apply(
-            PatchKind::Strategic,
-            "ConfigMap",
-            &mut target,
-            &json!({"data": {"a": "1"}}),
-        )
-        .expect("patch applies");
+        apply(PatchKind::Strategic, "ConfigMap", &mut target, &json!({"data": {"a": "1"}})).expect("patch applies");
         assert_eq!(target, json!({"data": {"a": "1"}}));
     }
 
@@ -1595,26 +1313,14 @@ mod tests {
 
     #[test]
     fn keyed_list_items_need_their_merge_key() {
-        let err = strategic_err(
-            "StatefulSet",
-            statefulset(),
-            json!({"spec": {"replicas": 9, "template": {"spec": {"containers": [{"image": "x:2"}]}}}}),
-        );
+        let err = strategic_err("StatefulSet", statefulset(), json!({"spec": {"replicas": 9, "template": {"spec": {"containers": [{"image": "x:2"}]}}}}));
         assert!(err.contains("\"name\""), "{err}");
         assert!(err.contains("spec.template.spec.containers"), "{err}");
 
-        let err = strategic_err(
-            "StatefulSet",
-            statefulset(),
-            json!({"spec": {"template": {"spec": {"containers": [{"$patch": "delete"}]}}}}),
-        );
+        let err = strategic_err("StatefulSet", statefulset(), json!({"spec": {"template": {"spec": {"containers": [{"$patch": "delete"}]}}}}));
         assert!(err.contains("merge key"), "{err}");
 
-        let err = strategic_err(
-            "StatefulSet",
-            statefulset(),
-            json!({"spec": {"template": {"spec": {"containers": ["app"]}}}}),
-        );
+        let err = strategic_err("StatefulSet", statefulset(), json!({"spec": {"template": {"spec": {"containers": ["app"]}}}}));
         assert!(err.contains("must be objects"), "{err}");
     }
 
@@ -1631,11 +1337,7 @@ mod tests {
         for _ in 0..(MAX_DEPTH + 10) {
             patch = json!([patch]);
         }
-        let err = strategic_err(
-            "ConfigMap",
-            json!({"kind": "ConfigMap"}),
-            json!({"data": patch}),
-        );
+        let err = strategic_err("ConfigMap", json!({"kind": "ConfigMap"}), json!({"data": patch}));
         assert!(err.contains("nested"), "{err}");
     }
 
@@ -1661,11 +1363,7 @@ mod tests {
                 assert_no_directives(&target);
             }
         }
-        let sts = strategic(
-            "StatefulSet",
-            statefulset(),
-            json!({"spec": {"template": {"spec": {"containers": [{"$patch": "replace"}]}}}}),
-        );
+        let sts = strategic("StatefulSet", statefulset(), json!({"spec": {"template": {"spec": {"containers": [{"$patch": "replace"}]}}}}));
         assert_eq!(containers(&sts), &json!([]));
     }
 }

@@ -105,21 +105,16 @@ pub async fn exec(
 /// `POST .../pods/{name}/exec`: the SPDY fallback kubectl tries after a failed
 /// WebSocket upgrade. The practice cluster does not speak SPDY; this answers with the
 /// reason the upgrade failed, or says what is needed.
-pub async fn exec_spdy(
-    State(cluster): State<Arc<Cluster>>,
-    Path((ns, name)): Path<(String, String)>,
-    RawQuery(query): RawQuery,
-) -> Response {
+pub async fn exec_spdy(State(cluster): State<Arc<Cluster>>, Path((ns, name)): Path<(String, String)>, RawQuery(query): RawQuery) -> Response {
     let q = match ExecQuery::parse(query.as_deref()) {
         Ok(q) => q,
         Err(e) => return e.into_response(),
     };
     match cluster.exec_check(&ns, &name, q.container.as_deref()) {
         Err(e) => e.into_response(),
-        Ok(_) => ApiError::bad_request(
-            "the practice cluster only supports exec over WebSockets (v5.channel.k8s.io); use kubectl 1.30 or newer",
-        )
-        .into_response(),
+        Ok(_) => {
+            ApiError::bad_request("the practice cluster only supports exec over WebSockets (v5.channel.k8s.io); use kubectl 1.30 or newer").into_response()
+        }
     }
 }
 
@@ -192,11 +187,9 @@ async fn run(
     argv: Vec<String>,
     stdin: Vec<u8>,
 ) -> Result<ExecOutput> {
-    tokio::task::spawn_blocking(move || {
-        cluster.exec_in(&ns, &name, container.as_deref(), cwd.as_deref(), &argv, &stdin)
-    })
-    .await
-    .map_err(|e| ApiError::internal(format!("the command could not be run: {e}")))?
+    tokio::task::spawn_blocking(move || cluster.exec_in(&ns, &name, container.as_deref(), cwd.as_deref(), &argv, &stdin))
+        .await
+        .map_err(|e| ApiError::internal(format!("the command could not be run: {e}")))?
 }
 
 async fn session(mut socket: WebSocket, cluster: Arc<Cluster>, ns: String, name: String, q: ExecQuery) {
@@ -295,9 +288,7 @@ async fn repl(mut socket: WebSocket, cluster: Arc<Cluster>, ns: String, name: St
                         }
                         LineResult::Output(out) => {
                             last_code = out.exit_code;
-                            if !send_data(&mut socket, STDOUT, &out.stdout, true).await
-                                || !send_data(&mut socket, STDOUT, &out.stderr, true).await
-                            {
+                            if !send_data(&mut socket, STDOUT, &out.stdout, true).await || !send_data(&mut socket, STDOUT, &out.stderr, true).await {
                                 return;
                             }
                         }
@@ -378,11 +369,7 @@ async fn shell_line(cluster: &Arc<Cluster>, ns: &str, name: &str, q: &ExecQuery,
 }
 
 /// `GET .../pods/{name}/log`.
-pub async fn log(
-    State(cluster): State<Arc<Cluster>>,
-    Path((ns, name)): Path<(String, String)>,
-    RawQuery(query): RawQuery,
-) -> Response {
+pub async fn log(State(cluster): State<Arc<Cluster>>, Path((ns, name)): Path<(String, String)>, RawQuery(query): RawQuery) -> Response {
     match log_response(cluster, &ns, &name, query.as_deref()) {
         Ok(r) => r,
         Err(e) => e.into_response(),
@@ -392,9 +379,7 @@ pub async fn log(
 fn log_response(cluster: Arc<Cluster>, ns: &str, name: &str, query: Option<&str>) -> Result<Response> {
     let p = Params::parse(query)?;
     let number = |key: &str| -> Result<Option<i64>> {
-        p.first(key)
-            .map(|v| v.parse::<i64>().map_err(|_| ApiError::bad_request(format!("invalid {key} {v:?}: must be a whole number"))))
-            .transpose()
+        p.first(key).map(|v| v.parse::<i64>().map_err(|_| ApiError::bad_request(format!("invalid {key} {v:?}: must be a whole number")))).transpose()
     };
     let tail = number("tailLines")?;
     let since = number("sinceSeconds")?;
@@ -405,11 +390,7 @@ fn log_response(cluster: Arc<Cluster>, ns: &str, name: &str, query: Option<&str>
     let logs = cluster.log_source(ns, name, p.first("container"), previous)?;
     let now = cluster.clock.now();
     let render = move |l: &LogLine| {
-        if timestamps {
-            format!("{} {}\n", l.at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), l.text)
-        } else {
-            format!("{}\n", l.text)
-        }
+        if timestamps { format!("{} {}\n", l.at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), l.text) } else { format!("{}\n", l.text) }
     };
     let mut lines = logs.lines();
     if let Some(s) = since {
@@ -435,17 +416,15 @@ fn log_response(cluster: Arc<Cluster>, ns: &str, name: &str, query: Option<&str>
     let (_, seen) = logs.since(u64::MAX);
     let rx = logs.subscribe();
     let first = futures::stream::iter([Ok::<_, std::convert::Infallible>(Bytes::from(text))]);
-    let rest = futures::stream::unfold((logs, rx, seen), move |(logs, mut rx, seen)| {
-        async move {
-            loop {
-                let (new, total) = logs.since(seen);
-                if !new.is_empty() {
-                    let chunk: String = new.iter().map(&render).collect();
-                    return Some((Ok(Bytes::from(chunk)), (logs, rx, total)));
-                }
-                if logs.is_closed() || rx.changed().await.is_err() {
-                    return None;
-                }
+    let rest = futures::stream::unfold((logs, rx, seen), move |(logs, mut rx, seen)| async move {
+        loop {
+            let (new, total) = logs.since(seen);
+            if !new.is_empty() {
+                let chunk: String = new.iter().map(&render).collect();
+                return Some((Ok(Bytes::from(chunk)), (logs, rx, total)));
+            }
+            if logs.is_closed() || rx.changed().await.is_err() {
+                return None;
             }
         }
     });
@@ -504,12 +483,7 @@ fn proxy_to_pod(cluster: &Cluster, ns: &str, spec: &str, method: &Method, target
 }
 
 /// `.../pods/{name}/proxy`: forwards to the pod's app.
-pub async fn proxy_root(
-    State(cluster): State<Arc<Cluster>>,
-    Path((ns, name)): Path<(String, String)>,
-    method: Method,
-    RawQuery(query): RawQuery,
-) -> Response {
+pub async fn proxy_root(State(cluster): State<Arc<Cluster>>, Path((ns, name)): Path<(String, String)>, method: Method, RawQuery(query): RawQuery) -> Response {
     let target = target_path(None, query.as_deref());
     off_runtime(move || proxy_to_pod(&cluster, &ns, &name, &method, &target).unwrap_or_else(IntoResponse::into_response)).await
 }
@@ -547,9 +521,7 @@ fn service_backend(cluster: &Cluster, ns: &str, spec: &str) -> Result<(String, S
         .iter()
         .filter(|p| !selector.is_empty() && p.metadata.deletion_timestamp.is_none())
         .filter(|p| selector.iter().all(|(k, v)| p.metadata.labels.as_ref().and_then(|l| l.get(k)) == Some(v)))
-        .filter(|p| {
-            p.status.as_ref().and_then(|s| s.conditions.as_ref()).is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
-        })
+        .filter(|p| p.status.as_ref().and_then(|s| s.conditions.as_ref()).is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True")))
         .filter_map(|p| p.metadata.name.clone())
         .collect();
     if ready.is_empty() {

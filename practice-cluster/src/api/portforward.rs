@@ -63,10 +63,8 @@ pub async fn portforward_spdy(State(cluster): State<Arc<Cluster>>, Path((ns, nam
     if cluster.store.pods.get(&ns, &name).is_none() {
         return ApiError::not_found("pods", "", &name).into_response();
     }
-    ApiError::bad_request(format!(
-        "the practice cluster does not speak SPDY; it forwards ports over WebSockets ({PROTOCOL}): use kubectl 1.30 or newer"
-    ))
-    .into_response()
+    ApiError::bad_request(format!("the practice cluster does not speak SPDY; it forwards ports over WebSockets ({PROTOCOL}): use kubectl 1.30 or newer"))
+        .into_response()
 }
 
 /// The headers of a new stream that matter here.
@@ -260,11 +258,8 @@ fn request_line(head: &[u8]) -> Option<(String, String)> {
 
 fn http_response(status: u16, content_type: &str, body: &str, head_only: bool) -> Vec<u8> {
     let reason = StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()).unwrap_or("");
-    let mut r = format!(
-        "HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    )
-    .into_bytes();
+    let mut r =
+        format!("HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len()).into_bytes();
     if !head_only {
         r.extend_from_slice(body.as_bytes());
     }

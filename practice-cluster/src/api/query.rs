@@ -50,9 +50,8 @@ impl Params {
             .collect();
         let mut p = Params::default();
         for (k, v) in &pairs {
-            let number = |what: &str| -> Result<u64, ApiError> {
-                v.parse().map_err(|_| ApiError::bad_request(format!("invalid {what} {v:?}: must be a whole number")))
-            };
+            let number =
+                |what: &str| -> Result<u64, ApiError> { v.parse().map_err(|_| ApiError::bad_request(format!("invalid {what} {v:?}: must be a whole number"))) };
             match k.as_str() {
                 "watch" => p.watch = truthy(v),
                 "resourceVersion" if !v.is_empty() => p.resource_version = Some(v.clone()),
@@ -65,9 +64,7 @@ impl Params {
                 "fieldSelector" => p.fields = FieldSelector::parse(v)?,
                 "dryRun" => p.dry_run = v == "All",
                 "gracePeriodSeconds" => {
-                    p.grace_period = Some(v.parse().map_err(|_| {
-                        ApiError::bad_request(format!("invalid gracePeriodSeconds {v:?}: must be a whole number"))
-                    })?)
+                    p.grace_period = Some(v.parse().map_err(|_| ApiError::bad_request(format!("invalid gracePeriodSeconds {v:?}: must be a whole number")))?)
                 }
                 "propagationPolicy" => p.propagation = Some(v.clone()),
                 "includeObject" => p.include_object = Some(v.clone()),
@@ -244,10 +241,7 @@ mod tests {
     #[test]
     fn field_selectors_parse_equal_and_not_equal() {
         let f = FieldSelector::parse("metadata.name=web-0,status.phase!=Running").expect("parse");
-        assert_eq!(
-            f.0,
-            [("metadata.name".into(), "web-0".into(), true), ("status.phase".into(), "Running".into(), false)]
-        );
+        assert_eq!(f.0, [("metadata.name".into(), "web-0".into(), true), ("status.phase".into(), "Running".into(), false)]);
         assert!(FieldSelector::parse("nonsense").is_err());
     }
 }

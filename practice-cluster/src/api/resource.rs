@@ -7,9 +7,7 @@ use std::sync::Arc;
 
 use jiff::Timestamp;
 use k8s_openapi::api::apps::v1::{ControllerRevision, StatefulSet};
-use k8s_openapi::api::core::v1::{
-    Endpoints, Event, Namespace, Node, PersistentVolume, PersistentVolumeClaim, Pod, Service,
-};
+use k8s_openapi::api::core::v1::{Endpoints, Event, Namespace, Node, PersistentVolume, PersistentVolumeClaim, Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::storage::v1::StorageClass;
 use serde_json::{Value, json};
@@ -107,10 +105,7 @@ static REVISIONS: Typed<ControllerRevision> = Typed(PhantomData);
 
 /// Every served kind.
 pub fn all() -> [&'static dyn DynResource; 12] {
-    [
-        &NAMESPACES, &NODES, &PODS, &SERVICES, &ENDPOINTS, &EVENTS, &PVCS, &PVS, &SLICES, &CLASSES, &STATEFULSETS,
-        &REVISIONS,
-    ]
+    [&NAMESPACES, &NODES, &PODS, &SERVICES, &ENDPOINTS, &EVENTS, &PVCS, &PVS, &SLICES, &CLASSES, &STATEFULSETS, &REVISIONS]
 }
 
 /// The kind served at `group`/`version` under `plural`.
@@ -133,9 +128,7 @@ pub fn selected<K: ApiKind>(obj: &K, params: &Params) -> Result<bool> {
             other => obj.field(other),
         };
         let Some(have) = have else {
-            return Err(ApiError::bad_request(format!(
-                "field label not supported: {field}"
-            )));
+            return Err(ApiError::bad_request(format!("field label not supported: {field}")));
         };
         if (have == *want) != *equal {
             return Ok(false);
@@ -182,26 +175,19 @@ pub fn decode<K: ApiKind>(mut body: Value) -> Result<K> {
     };
     match map.get("apiVersion").and_then(Value::as_str) {
         Some(v) if v != K::API_VERSION => {
-            return Err(ApiError::bad_request(format!(
-                "the API version in the data ({v}) does not match the expected API version ({})",
-                K::API_VERSION
-            )));
+            return Err(ApiError::bad_request(format!("the API version in the data ({v}) does not match the expected API version ({})", K::API_VERSION)));
         }
         _ => {}
     }
     match map.get("kind").and_then(Value::as_str) {
         Some(k) if k != K::KIND => {
-            return Err(ApiError::bad_request(format!(
-                "the kind in the data ({k}) does not match the expected kind ({})",
-                K::KIND
-            )));
+            return Err(ApiError::bad_request(format!("the kind in the data ({k}) does not match the expected kind ({})", K::KIND)));
         }
         _ => {}
     }
     map.insert("apiVersion".into(), json!(K::API_VERSION));
     map.insert("kind".into(), json!(K::KIND));
-    serde_json::from_value(body)
-        .map_err(|e| ApiError::bad_request(format!("{} in body is invalid: {e}", K::KIND)))
+    serde_json::from_value(body).map_err(|e| ApiError::bad_request(format!("{} in body is invalid: {e}", K::KIND)))
 }
 
 /// A row's `object` cell.
@@ -221,10 +207,7 @@ fn row_object<K: ApiKind>(obj: &K, include: Include) -> Result<Value> {
 /// (what watches send after their first event).
 pub fn table<K: ApiKind>(objs: &[Arc<K>], now: Timestamp, include: Include, headers: bool, rv: Option<u64>, cont: Option<String>) -> Result<Value> {
     let columns: Vec<Value> = if headers { K::columns().into_iter().map(|c| c.to_json()).collect() } else { vec![] };
-    let rows = objs
-        .iter()
-        .map(|o| Ok(json!({"cells": o.cells(now), "object": row_object(o.as_ref(), include)?})))
-        .collect::<Result<Vec<_>>>()?;
+    let rows = objs.iter().map(|o| Ok(json!({"cells": o.cells(now), "object": row_object(o.as_ref(), include)?}))).collect::<Result<Vec<_>>>()?;
     let mut meta = json!({});
     if let Some(rv) = rv {
         meta["resourceVersion"] = json!(rv.to_string());
@@ -242,11 +225,8 @@ fn encode_continue(rv: u64, ns: &str, name: &str) -> String {
 
 fn decode_continue(token: &str) -> Result<(u64, String, String)> {
     let bad = || ApiError::bad_request("continue key is not valid: the token was not issued by this server");
-    let bytes: Vec<u8> = (0..token.len())
-        .step_by(2)
-        .map(|i| token.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
-        .collect::<Option<_>>()
-        .ok_or_else(bad)?;
+    let bytes: Vec<u8> =
+        (0..token.len()).step_by(2).map(|i| token.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok())).collect::<Option<_>>().ok_or_else(bad)?;
     let raw = String::from_utf8(bytes).map_err(|_| bad())?;
     let mut parts = raw.splitn(3, '\n');
     let rv = parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad)?;
@@ -324,10 +304,7 @@ impl<K: ApiKind> Typed<K> {
         let c = K::collection(&cluster.store);
         let old = c.get(ns, name).ok_or_else(|| ApiError::not_found(K::URL_PATH_SEGMENT, K::GROUP, name))?;
         if name_of(&new) != name {
-            return Err(ApiError::bad_request(format!(
-                "the name of the object ({}) does not match the name on the URL ({name})",
-                name_of(&new)
-            )));
+            return Err(ApiError::bad_request(format!("the name of the object ({}) does not match the name on the URL ({name})", name_of(&new))));
         }
         let merged = carry_over(old.as_ref(), new, status)?;
         if !status {
@@ -339,12 +316,8 @@ impl<K: ApiKind> Typed<K> {
             return to_json(&merged);
         }
         // Finalizers removed from an object being deleted may complete its deletion.
-        let done = merged.metadata().deletion_timestamp.is_some()
-            && merged.metadata().finalizers.as_deref().unwrap_or_default().is_empty()
-            && K::KIND != "Pod";
-        let stored = c
-            .replace(merged, expected_rv)
-            .map_err(|e| ApiError::from_store(e, K::URL_PATH_SEGMENT, K::GROUP, name))?;
+        let done = merged.metadata().deletion_timestamp.is_some() && merged.metadata().finalizers.as_deref().unwrap_or_default().is_empty() && K::KIND != "Pod";
+        let stored = c.replace(merged, expected_rv).map_err(|e| ApiError::from_store(e, K::URL_PATH_SEGMENT, K::GROUP, name))?;
         if done {
             ops::finish_deletion(c, stored.as_ref());
         }
@@ -397,9 +370,7 @@ impl<K: ApiKind> DynResource for Typed<K> {
     }
 
     fn get(&self, cluster: &Cluster, ns: &str, name: &str, format: Format) -> Result<Value> {
-        let obj = K::collection(&cluster.store)
-            .get(ns, name)
-            .ok_or_else(|| ApiError::not_found(K::URL_PATH_SEGMENT, K::GROUP, name))?;
+        let obj = K::collection(&cluster.store).get(ns, name).ok_or_else(|| ApiError::not_found(K::URL_PATH_SEGMENT, K::GROUP, name))?;
         match format {
             Format::Table(include) => table(&[obj], cluster.clock.now(), include, true, None, None),
             Format::Json => to_json(obj.as_ref()),
@@ -436,10 +407,7 @@ impl<K: ApiKind> DynResource for Typed<K> {
             patch::PatchError::Limit(limit) => ApiError::from(limit),
         })?;
         let new = decode::<K>(target)?;
-        let expected = body
-            .pointer("/metadata/resourceVersion")
-            .and_then(Value::as_str)
-            .and_then(|v| v.parse().ok());
+        let expected = body.pointer("/metadata/resourceVersion").and_then(Value::as_str).and_then(|v| v.parse().ok());
         self.write(cluster, ns, name, new, status, expected, dry_run)
     }
 

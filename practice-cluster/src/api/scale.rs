@@ -48,15 +48,17 @@ pub fn handle(cluster: &Cluster, method: &Method, ns: &str, name: &str, headers:
         }
         _ => return Err(ApiError::method_not_allowed(format!("{method} is not supported on statefulsets/scale"))),
     }
-    let replicas = scale.pointer("/spec/replicas").and_then(Value::as_i64).ok_or_else(|| {
-        ApiError::invalid("Scale", "autoscaling", name, vec![("FieldValueRequired", "spec.replicas", "Required value".to_owned())])
-    })?;
+    let replicas = scale
+        .pointer("/spec/replicas")
+        .and_then(Value::as_i64)
+        .ok_or_else(|| ApiError::invalid("Scale", "autoscaling", name, vec![("FieldValueRequired", "spec.replicas", "Required value".to_owned())]))?;
     if replicas < 0 || replicas > i64::from(i32::MAX) {
-        return Err(ApiError::invalid("Scale", "autoscaling", name, vec![(
-            "FieldValueInvalid",
-            "spec.replicas",
-            format!("Invalid value: {replicas}: must be greater than or equal to 0"),
-        )]));
+        return Err(ApiError::invalid(
+            "Scale",
+            "autoscaling",
+            name,
+            vec![("FieldValueInvalid", "spec.replicas", format!("Invalid value: {replicas}: must be greater than or equal to 0"))],
+        ));
     }
     if replicas > i64::from(cluster.config.limits.max_replicas) {
         return Err(crate::limits::replicas_invalid("Scale", "autoscaling", name, replicas, &cluster.config.limits));

@@ -49,9 +49,7 @@ fn json_line(kind: &str, object: &[u8]) -> Bytes {
 pub fn start<K: ApiKind>(cluster: Arc<Cluster>, ns: Option<String>, params: Params, format: Format) -> Result<WatchBody> {
     let from = match params.resource_version.as_deref() {
         None | Some("0") => None,
-        Some(v) => Some(v.parse::<u64>().map_err(|_| {
-            ApiError::bad_request(format!("invalid resource version {v:?}: must be a number"))
-        })?),
+        Some(v) => Some(v.parse::<u64>().map_err(|_| ApiError::bad_request(format!("invalid resource version {v:?}: must be a number")))?),
     };
     let from = if params.send_initial_events { None } else { from };
     // Check the selectors once up front so a bad one is a 400, not a broken stream.

@@ -14,10 +14,7 @@ use std::net::Ipv4Addr;
 use std::sync::Arc;
 
 use jiff::Timestamp;
-use k8s_openapi::api::core::v1::{
-    EndpointAddress, EndpointPort as CoreEndpointPort, EndpointSubset, Endpoints, ObjectReference, Pod, Service,
-    ServicePort,
-};
+use k8s_openapi::api::core::v1::{EndpointAddress, EndpointPort as CoreEndpointPort, EndpointSubset, Endpoints, ObjectReference, Pod, Service, ServicePort};
 use k8s_openapi::api::discovery::v1::{Endpoint, EndpointConditions, EndpointPort, EndpointSlice};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -61,8 +58,7 @@ pub fn reconcile(ctx: &Ctx) -> Option<Timestamp> {
     let (services, _) = store.services.list(None);
     // Listed in (namespace, name) order, so each namespace is one run.
     for in_namespace in services.chunk_by(|a, b| namespace_of(a.as_ref()) == namespace_of(b.as_ref())) {
-        let selecting: Vec<(&Service, &BTreeMap<String, String>)> =
-            in_namespace.iter().filter_map(|s| selector_of(s).map(|sel| (s.as_ref(), sel))).collect();
+        let selecting: Vec<(&Service, &BTreeMap<String, String>)> = in_namespace.iter().filter_map(|s| selector_of(s).map(|sel| (s.as_ref(), sel))).collect();
         let Some((first, _)) = selecting.first() else { continue };
         let ns = namespace_of(*first);
         let (pods, _) = store.pods.list(Some(ns));
@@ -124,10 +120,7 @@ fn service_ports(svc: &Service) -> &[ServicePort] {
 
 /// Whether the pod's `Ready` condition is `True`.
 fn pod_ready(pod: &Pod) -> bool {
-    pod.status
-        .as_ref()
-        .and_then(|s| s.conditions.as_ref())
-        .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+    pod.status.as_ref().and_then(|s| s.conditions.as_ref()).is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
 }
 
 fn ready_since(pod: &Pod) -> Option<Timestamp> {
@@ -408,14 +401,7 @@ type PortKey = Vec<(String, i32, String, String)>;
 fn port_key(ports: &[EndpointPort]) -> PortKey {
     let mut key: PortKey = ports
         .iter()
-        .map(|p| {
-            (
-                p.name.clone().unwrap_or_default(),
-                p.port.unwrap_or(0),
-                p.protocol.clone().unwrap_or_default(),
-                p.app_protocol.clone().unwrap_or_default(),
-            )
-        })
+        .map(|p| (p.name.clone().unwrap_or_default(), p.port.unwrap_or(0), p.protocol.clone().unwrap_or_default(), p.app_protocol.clone().unwrap_or_default()))
         .collect();
     key.sort();
     key
@@ -429,14 +415,8 @@ fn endpoint_pod(e: &Endpoint) -> Option<&str> {
 /// service name, manager, and the headless marker.
 fn slice_labels(svc: &Service) -> BTreeMap<String, String> {
     let reserved = [LABEL_SERVICE_NAME, LABEL_MANAGED_BY, LABEL_HEADLESS];
-    let mut labels: BTreeMap<String, String> = svc
-        .metadata
-        .labels
-        .iter()
-        .flatten()
-        .filter(|(k, _)| !reserved.contains(&k.as_str()))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
+    let mut labels: BTreeMap<String, String> =
+        svc.metadata.labels.iter().flatten().filter(|(k, _)| !reserved.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect();
     labels.insert(LABEL_SERVICE_NAME.into(), name_of(svc).to_owned());
     labels.insert(LABEL_MANAGED_BY.into(), MANAGED_BY.into());
     if !has_cluster_ip(svc) {
@@ -458,12 +438,7 @@ fn owner_ref(svc: &Service) -> OwnerReference {
 
 fn owned_by(slice: &EndpointSlice, svc: &Service) -> bool {
     let uid = svc.metadata.uid.as_deref().unwrap_or_default();
-    slice
-        .metadata
-        .owner_references
-        .iter()
-        .flatten()
-        .any(|o| o.uid == uid && o.kind == "Service" && o.api_version == "v1")
+    slice.metadata.owner_references.iter().flatten().any(|o| o.uid == uid && o.kind == "Service" && o.api_version == "v1")
 }
 
 /// The endpoints of one port set, by pod name; stored endpoints that are still right
@@ -498,18 +473,10 @@ struct SlicePlan<'a> {
 }
 
 /// Whether a slice differs from what it should hold.
-fn slice_differs(
-    slice: &EndpointSlice,
-    ports: &[EndpointPort],
-    endpoints: &[Cow<'_, Endpoint>],
-    labels: &BTreeMap<String, String>,
-) -> bool {
-    let same_endpoints = slice.endpoints.len() == endpoints.len()
-        && slice.endpoints.iter().zip(endpoints).all(|(s, e)| std::ptr::eq(s, e.as_ref()) || s == e.as_ref());
-    !same_endpoints
-        || slice.ports.as_deref().unwrap_or_default() != ports
-        || slice.metadata.labels.as_ref() != Some(labels)
-        || slice.address_type != "IPv4"
+fn slice_differs(slice: &EndpointSlice, ports: &[EndpointPort], endpoints: &[Cow<'_, Endpoint>], labels: &BTreeMap<String, String>) -> bool {
+    let same_endpoints =
+        slice.endpoints.len() == endpoints.len() && slice.endpoints.iter().zip(endpoints).all(|(s, e)| std::ptr::eq(s, e.as_ref()) || s == e.as_ref());
+    !same_endpoints || slice.ports.as_deref().unwrap_or_default() != ports || slice.metadata.labels.as_ref() != Some(labels) || slice.address_type != "IPv4"
 }
 
 fn sort_endpoints(endpoints: &mut [Cow<'_, Endpoint>]) {
@@ -539,8 +506,7 @@ fn plan_slices<'a>(
         let Group { ports, endpoints: mut wanted } = group;
         let mut kept: Vec<Kept<'a>> = Vec::new();
         for slice in by_ports.remove(&key).unwrap_or_default() {
-            let mut endpoints: Vec<Cow<'a, Endpoint>> =
-                slice.endpoints.iter().filter_map(|e| endpoint_pod(e).and_then(|name| wanted.remove(name))).collect();
+            let mut endpoints: Vec<Cow<'a, Endpoint>> = slice.endpoints.iter().filter_map(|e| endpoint_pod(e).and_then(|name| wanted.remove(name))).collect();
             if endpoints.is_empty() {
                 plan.delete.push(slice);
             } else {
@@ -589,17 +555,9 @@ fn plan_slices<'a>(
     plan
 }
 
-fn sync_slices<'a>(
-    cluster: &Cluster,
-    svc: &Service,
-    facts: &[PodFacts<'a>],
-    existing: &[&'a Arc<EndpointSlice>],
-    nodes: &Nodes,
-    trigger: Option<Timestamp>,
-) {
+fn sync_slices<'a>(cluster: &Cluster, svc: &Service, facts: &[PodFacts<'a>], existing: &[&'a Arc<EndpointSlice>], nodes: &Nodes, trigger: Option<Timestamp>) {
     let publish = publish_not_ready(svc);
-    let stored: HashMap<&str, &Endpoint> =
-        existing.iter().flat_map(|s| s.endpoints.iter()).filter_map(|e| Some((endpoint_pod(e)?, e))).collect();
+    let stored: HashMap<&str, &Endpoint> = existing.iter().flat_map(|s| s.endpoints.iter()).filter_map(|e| Some((endpoint_pod(e)?, e))).collect();
     let mut by_resolved: BTreeMap<&[Option<i32>], BTreeMap<&'a str, Cow<'a, Endpoint>>> = BTreeMap::new();
     for f in facts {
         // A pod on a node that does not exist is left out unless the user asked for
@@ -678,12 +636,7 @@ fn sync_slices<'a>(
 type CorePortKey = (String, i32, String, String);
 
 fn core_port_key(p: &CoreEndpointPort) -> CorePortKey {
-    (
-        p.name.clone().unwrap_or_default(),
-        p.port,
-        p.protocol.clone().unwrap_or_default(),
-        p.app_protocol.clone().unwrap_or_default(),
-    )
+    (p.name.clone().unwrap_or_default(), p.port, p.protocol.clone().unwrap_or_default(), p.app_protocol.clone().unwrap_or_default())
 }
 
 /// The subsets of a Service's Endpoints, packed as Kubernetes packs them: addresses with
@@ -746,14 +699,8 @@ fn endpoint_subsets(svc: &Service, facts: &[PodFacts<'_>]) -> Vec<EndpointSubset
                 .collect();
             subset_ports.sort_by_key(core_port_key);
             let (ready, not_ready): (Vec<_>, Vec<_>) = addresses.into_values().partition(|&(_, ready)| ready);
-            let list = |v: Vec<(usize, bool)>| {
-                (!v.is_empty()).then(|| v.into_iter().filter_map(|(i, _)| facts.get(i)).map(PodFacts::address).collect())
-            };
-            EndpointSubset {
-                addresses: list(ready),
-                not_ready_addresses: list(not_ready),
-                ports: (!subset_ports.is_empty()).then_some(subset_ports),
-            }
+            let list = |v: Vec<(usize, bool)>| (!v.is_empty()).then(|| v.into_iter().filter_map(|(i, _)| facts.get(i)).map(PodFacts::address).collect());
+            EndpointSubset { addresses: list(ready), not_ready_addresses: list(not_ready), ports: (!subset_ports.is_empty()).then_some(subset_ports) }
         })
         .collect()
 }
@@ -879,19 +826,11 @@ fn sync_apiserver_endpoints(cluster: &Cluster, nodes: &Nodes) {
     let subsets = Some(vec![EndpointSubset {
         addresses: Some(vec![EndpointAddress { ip: ip.clone(), ..Default::default() }]),
         not_ready_addresses: None,
-        ports: Some(vec![CoreEndpointPort {
-            name: Some("https".into()),
-            port: APISERVER_PORT,
-            protocol: Some("TCP".into()),
-            app_protocol: None,
-        }]),
+        ports: Some(vec![CoreEndpointPort { name: Some("https".into()), port: APISERVER_PORT, protocol: Some("TCP".into()), app_protocol: None }]),
     }]);
     let labels: BTreeMap<String, String> = [("endpointslice.kubernetes.io/skip-mirror".to_owned(), "true".to_owned())].into();
     if cluster.store.endpoints.get(NS, NAME).is_none() {
-        let endpoints = Endpoints {
-            metadata: ObjectMeta { name: Some(NAME.into()), labels: Some(labels), ..Default::default() },
-            subsets,
-        };
+        let endpoints = Endpoints { metadata: ObjectMeta { name: Some(NAME.into()), labels: Some(labels), ..Default::default() }, subsets };
         log_err("create Endpoints", NAME, ops::create(cluster, Some(NS), endpoints, false));
     } else {
         let result = cluster.store.endpoints.modify(NS, NAME, |e| {
@@ -904,17 +843,9 @@ fn sync_apiserver_endpoints(cluster: &Cluster, nodes: &Nodes) {
     }
 
     let slice_labels: BTreeMap<String, String> = [(LABEL_SERVICE_NAME.to_owned(), NAME.to_owned())].into();
-    let ports = Some(vec![EndpointPort {
-        name: Some("https".into()),
-        port: Some(APISERVER_PORT),
-        protocol: Some("TCP".into()),
-        app_protocol: None,
-    }]);
-    let endpoints = vec![Endpoint {
-        addresses: vec![ip],
-        conditions: Some(EndpointConditions { ready: Some(true), ..Default::default() }),
-        ..Default::default()
-    }];
+    let ports = Some(vec![EndpointPort { name: Some("https".into()), port: Some(APISERVER_PORT), protocol: Some("TCP".into()), app_protocol: None }]);
+    let endpoints =
+        vec![Endpoint { addresses: vec![ip], conditions: Some(EndpointConditions { ready: Some(true), ..Default::default() }), ..Default::default() }];
     if cluster.store.endpoint_slices.get(NS, NAME).is_none() {
         let slice = EndpointSlice {
             metadata: ObjectMeta { name: Some(NAME.into()), labels: Some(slice_labels), ..Default::default() },
@@ -1068,9 +999,7 @@ mod tests {
 
     fn slices_of(c: &Cluster, service: &str) -> Vec<Arc<EndpointSlice>> {
         let (all, _) = c.store.endpoint_slices.list(Some("default"));
-        all.into_iter()
-            .filter(|s| s.metadata.labels.as_ref().and_then(|l| l.get(LABEL_SERVICE_NAME)).is_some_and(|n| n == service))
-            .collect()
+        all.into_iter().filter(|s| s.metadata.labels.as_ref().and_then(|l| l.get(LABEL_SERVICE_NAME)).is_some_and(|n| n == service)).collect()
     }
 
     fn only_slice(c: &Cluster, service: &str) -> Arc<EndpointSlice> {
@@ -1254,8 +1183,11 @@ mod tests {
             p.status.get_or_insert_with(Default::default).phase = Some("Succeeded".into());
             Ok(true)
         });
-        pod(&c, json!({"metadata": {"name": "other", "labels": {"app": "other"}},
-                        "spec": {"nodeName": "practice-node", "containers": [{"name": "c", "image": "x"}]}}));
+        pod(
+            &c,
+            json!({"metadata": {"name": "other", "labels": {"app": "other"}},
+                        "spec": {"nodeName": "practice-node", "containers": [{"name": "c", "image": "x"}]}}),
+        );
         set_status(&c, "other", Some("10.244.0.99"), true);
         sync(&c);
         let slice = only_slice(&c, "web");
@@ -1267,8 +1199,11 @@ mod tests {
     #[test]
     fn hostname_is_published_only_for_the_pods_own_subdomain() {
         let c = lab(false);
-        service(&c, json!({"metadata": {"name": "web-all"},
-                           "spec": {"clusterIP": "None", "selector": {"app": "web"}, "ports": [{"port": 8000}]}}));
+        service(
+            &c,
+            json!({"metadata": {"name": "web-all"},
+                           "spec": {"clusterIP": "None", "selector": {"app": "web"}, "ports": [{"port": 8000}]}}),
+        );
         sync(&c);
         let slice = only_slice(&c, "web-all");
         assert!(slice.endpoints.iter().all(|e| e.hostname.is_none()));
@@ -1280,13 +1215,19 @@ mod tests {
     #[test]
     fn named_target_ports_resolve_per_pod_and_split_slices_by_port_set() {
         let c = cluster();
-        let svc = service(&c, json!({"metadata": {"name": "metrics"},
-                           "spec": {"selector": {"tier": "m"}, "ports": [{"name": "m", "port": 80, "targetPort": "metrics"}]}}));
+        let svc = service(
+            &c,
+            json!({"metadata": {"name": "metrics"},
+                           "spec": {"selector": {"tier": "m"}, "ports": [{"name": "m", "port": 80, "targetPort": "metrics"}]}}),
+        );
         assert!(has_cluster_ip(&svc));
         let mk = |name: &str, ip: &str, port: Option<i32>| {
             let ports = port.map(|p| json!([{"name": "metrics", "containerPort": p}])).unwrap_or(json!([]));
-            pod(&c, json!({"metadata": {"name": name, "labels": {"tier": "m"}},
-                            "spec": {"nodeName": "practice-node", "containers": [{"name": "c", "image": "x", "ports": ports}]}}));
+            pod(
+                &c,
+                json!({"metadata": {"name": name, "labels": {"tier": "m"}},
+                            "spec": {"nodeName": "practice-node", "containers": [{"name": "c", "image": "x", "ports": ports}]}}),
+            );
             set_status(&c, name, Some(ip), true);
         };
         mk("a", "10.244.0.10", Some(9100));
@@ -1303,21 +1244,14 @@ mod tests {
             })
             .collect();
         by_port.sort();
-        assert_eq!(by_port, [
-            (None, vec!["d".to_owned()]),
-            (Some(9100), vec!["a".to_owned(), "c".to_owned()]),
-            (Some(9200), vec!["b".to_owned()]),
-        ]);
+        assert_eq!(by_port, [(None, vec!["d".to_owned()]), (Some(9100), vec!["a".to_owned(), "c".to_owned()]), (Some(9200), vec!["b".to_owned()]),]);
         for s in slices_of(&c, "metrics") {
             assert!(!s.metadata.labels.as_ref().is_some_and(|l| l.contains_key(LABEL_HEADLESS)), "not headless");
         }
 
         // Endpoints: one subset per port; the pod without the port is not listed.
         let subsets = endpoints(&c, "metrics").subsets.clone().unwrap_or_default();
-        let mut found: Vec<(i32, Vec<String>)> = subsets
-            .iter()
-            .map(|s| (s.ports.as_deref().unwrap_or_default()[0].port, ips(&s.addresses)))
-            .collect();
+        let mut found: Vec<(i32, Vec<String>)> = subsets.iter().map(|s| (s.ports.as_deref().unwrap_or_default()[0].port, ips(&s.addresses))).collect();
         found.sort();
         assert_eq!(found, [(9100, vec!["10.244.0.10".to_owned(), "10.244.0.12".to_owned()]), (9200, vec!["10.244.0.11".to_owned()])]);
         assert_eq!(subsets[0].ports.as_deref().unwrap_or_default()[0].name.as_deref(), Some("m"));
@@ -1326,13 +1260,15 @@ mod tests {
     #[test]
     fn numeric_target_port_is_used_as_is() {
         let c = lab(false);
-        service(&c, json!({"metadata": {"name": "web-lb"},
-                           "spec": {"selector": {"app": "web"}, "ports": [{"port": 80, "targetPort": 8000}]}}));
+        service(
+            &c,
+            json!({"metadata": {"name": "web-lb"},
+                           "spec": {"selector": {"app": "web"}, "ports": [{"port": 80, "targetPort": 8000}]}}),
+        );
         sync(&c);
         let slice = only_slice(&c, "web-lb");
         assert_eq!(slice.ports.as_deref().unwrap_or_default()[0].port, Some(8000));
-        assert_eq!(ApiKind::cells(endpoints(&c, "web-lb").as_ref(), c.clock.now())[1],
-                   json!("10.244.0.5:8000,10.244.0.6:8000,10.244.0.7:8000"));
+        assert_eq!(ApiKind::cells(endpoints(&c, "web-lb").as_ref(), c.clock.now())[1], json!("10.244.0.5:8000,10.244.0.6:8000,10.244.0.7:8000"));
     }
 
     #[test]
@@ -1372,8 +1308,7 @@ mod tests {
         let mut sizes: Vec<usize> = slices_of(&c, "web").iter().map(|s| s.endpoints.len()).collect();
         sizes.sort();
         assert_eq!(sizes, [50, 100, 100]);
-        let mut all: Vec<String> =
-            slices_of(&c, "web").iter().flat_map(|s| s.endpoints.iter().filter_map(endpoint_pod).map(str::to_owned)).collect();
+        let mut all: Vec<String> = slices_of(&c, "web").iter().flat_map(|s| s.endpoints.iter().filter_map(endpoint_pod).map(str::to_owned)).collect();
         all.sort();
         all.dedup();
         assert_eq!(all.len(), 250, "every pod exactly once");

@@ -67,8 +67,7 @@ fn collect(ctx: &Ctx) {
 }
 
 fn waits_for_dependents(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> bool {
-    meta.deletion_timestamp.is_some()
-        && meta.finalizers.as_deref().unwrap_or_default().iter().any(|f| f == FOREGROUND_FINALIZER)
+    meta.deletion_timestamp.is_some() && meta.finalizers.as_deref().unwrap_or_default().iter().any(|f| f == FOREGROUND_FINALIZER)
 }
 
 /// Whether the deletion of an object of kind `K` is finished by the collector once its
@@ -348,11 +347,7 @@ mod tests {
     fn an_object_whose_finalizers_are_removed_is_deleted() {
         let c = cluster();
         let claim = PersistentVolumeClaim {
-            metadata: ObjectMeta {
-                name: Some("held".to_owned()),
-                finalizers: Some(vec!["example.com/hold".to_owned()]),
-                ..Default::default()
-            },
+            metadata: ObjectMeta { name: Some("held".to_owned()), finalizers: Some(vec!["example.com/hold".to_owned()]), ..Default::default() },
             ..Default::default()
         };
         ops::create(&c, Some("default"), claim, false).expect("claim");

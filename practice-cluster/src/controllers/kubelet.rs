@@ -30,8 +30,8 @@ use std::sync::Arc;
 
 use jiff::{SignedDuration, Timestamp};
 use k8s_openapi::api::core::v1::{
-    Container, ContainerState as ApiState, ContainerStateRunning, ContainerStateTerminated, ContainerStateWaiting,
-    ContainerStatus, HostIP, Pod, PodCondition, PodIP, PodStatus, Probe,
+    Container, ContainerState as ApiState, ContainerStateRunning, ContainerStateTerminated, ContainerStateWaiting, ContainerStatus, HostIP, Pod, PodCondition,
+    PodIP, PodStatus, Probe,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
@@ -173,10 +173,7 @@ fn schedule(ctx: &Ctx, pod: Arc<Pod>) -> Option<Arc<Pod>> {
         Some(n) if !n.is_empty() => return None,
         _ => {}
     }
-    if pod.metadata.deletion_timestamp.is_some()
-        || is_terminal(&pod)
-        || spec.scheduler_name.as_deref().is_some_and(|s| s != "default-scheduler")
-    {
+    if pod.metadata.deletion_timestamp.is_some() || is_terminal(&pod) || spec.scheduler_name.as_deref().is_some_and(|s| s != "default-scheduler") {
         return None;
     }
     let (ns, name) = key(&pod);
@@ -216,12 +213,7 @@ fn schedule(ctx: &Ctx, pod: Arc<Pod>) -> Option<Arc<Pod>> {
         let st = p.status.get_or_insert_with(Default::default);
         let conditions = st.conditions.get_or_insert_with(Vec::new);
         conditions.retain(|c| c.type_ != "PodScheduled");
-        conditions.push(PodCondition {
-            type_: "PodScheduled".into(),
-            status: "True".into(),
-            last_transition_time: Some(Time(now)),
-            ..Default::default()
-        });
+        conditions.push(PodCondition { type_: "PodScheduled".into(), status: "True".into(), last_transition_time: Some(Time(now)), ..Default::default() });
         Ok(true)
     });
     let bound = bound.ok().flatten()?;
@@ -435,11 +427,7 @@ impl PodSync<'_> {
                     .chain((0..rt.containers.len()).map(Slot::App))
                     .filter(|s| slot_ref(rt, *s).and_then(ContainerRuntime::instance).is_some())
                     .collect();
-                let until = if running.is_empty() {
-                    now
-                } else {
-                    add(now, self.ctx.cluster.config.timings.app_shutdown).min(deadline).max(now)
-                };
+                let until = if running.is_empty() { now } else { add(now, self.ctx.cluster.config.timings.app_shutdown).min(deadline).max(now) };
                 for slot in running {
                     let name = slot_ref(rt, slot).map(|c| c.name.clone()).unwrap_or_default();
                     self.event(Some(slot), Severity::Normal, "Killing", format!("Stopping container {name}"));
@@ -472,9 +460,7 @@ impl PodSync<'_> {
             match &mut c.state {
                 ContainerState::Waiting if init => self.start_instance(node, rt, slot, now),
                 ContainerState::Waiting => {
-                    c.state = ContainerState::Creating {
-                        until: add(now, self.ctx.cluster.config.timings.container_start),
-                    };
+                    c.state = ContainerState::Creating { until: add(now, self.ctx.cluster.config.timings.container_start) };
                 }
                 ContainerState::Creating { until } | ContainerState::BackOff { until, .. } => {
                     let at = *until;
@@ -531,12 +517,7 @@ impl PodSync<'_> {
                         c.state = ContainerState::BackOff { until: add(finished, delay), delay };
                         let (ns, pod) = key(self.pod);
                         let uid = self.pod.metadata.uid.clone().unwrap_or_default();
-                        self.event(
-                            Some(slot),
-                            Severity::Warning,
-                            "BackOff",
-                            format!("Back-off restarting failed container {name} in pod {pod}_{ns}({uid})"),
-                        );
+                        self.event(Some(slot), Severity::Warning, "BackOff", format!("Back-off restarting failed container {name} in pod {pod}_{ns}({uid})"));
                     }
                 }
             }
@@ -558,12 +539,7 @@ impl PodSync<'_> {
         if spec.image_pull_policy.as_deref() == Some("Always") {
             self.event(Some(slot), Severity::Normal, "Pulling", format!("Pulling image \"{image}\""));
             let took = go_duration(cluster.config.timings.container_start);
-            self.event(
-                Some(slot),
-                Severity::Normal,
-                "Pulled",
-                format!("Successfully pulled image \"{image}\" in {took} ({took} including waiting)"),
-            );
+            self.event(Some(slot), Severity::Normal, "Pulled", format!("Successfully pulled image \"{image}\" in {took} ({took} including waiting)"));
         } else {
             self.event(Some(slot), Severity::Normal, "Pulled", format!("Container image \"{image}\" already present on machine"));
         }
@@ -573,20 +549,11 @@ impl PodSync<'_> {
         let logs = Logs::default();
         let (app, finishes) = match slot {
             Slot::Init(_) => {
-                let argv: Vec<String> =
-                    spec.command.iter().flatten().chain(spec.args.iter().flatten()).cloned().collect();
+                let argv: Vec<String> = spec.command.iter().flatten().chain(spec.args.iter().flatten()).cloned().collect();
                 let code = if argv.is_empty() {
                     0
                 } else {
-                    let target = ExecTarget {
-                        cluster,
-                        pod: self.pod,
-                        ip: rt.ip,
-                        mounts: &mounts,
-                        env: &env,
-                        cwd: &cwd,
-                        own: Vec::new(),
-                    };
+                    let target = ExecTarget { cluster, pod: self.pod, ip: rt.ip, mounts: &mounts, env: &env, cwd: &cwd, own: Vec::new() };
                     let out = run_in(target, &argv, &[], Some(&*node));
                     let text = format!("{}{}", out.stdout_text(), out.stderr_text());
                     for line in text.lines() {
@@ -604,11 +571,9 @@ impl PodSync<'_> {
         };
         let mut probes = Vec::new();
         if matches!(slot, Slot::App(_)) {
-            for (kind, p) in [
-                (ProbeKind::Startup, &spec.startup_probe),
-                (ProbeKind::Readiness, &spec.readiness_probe),
-                (ProbeKind::Liveness, &spec.liveness_probe),
-            ] {
+            for (kind, p) in
+                [(ProbeKind::Startup, &spec.startup_probe), (ProbeKind::Readiness, &spec.readiness_probe), (ProbeKind::Liveness, &spec.liveness_probe)]
+            {
                 if let Some(p) = p {
                     probes.push(probe_state(kind, p, at));
                 }
@@ -648,13 +613,8 @@ impl PodSync<'_> {
             let own = rt.listeners();
             let ip = rt.ip;
             let Some(inst) = slot_ref(rt, slot).and_then(ContainerRuntime::instance) else { return false };
-            let next = inst
-                .probes
-                .iter()
-                .enumerate()
-                .filter(|(_, p)| eligible(inst, p) && p.next_at <= now)
-                .min_by_key(|(_, p)| p.next_at)
-                .map(|(i, p)| (i, p.kind));
+            let next =
+                inst.probes.iter().enumerate().filter(|(_, p)| eligible(inst, p) && p.next_at <= now).min_by_key(|(_, p)| p.next_at).map(|(i, p)| (i, p.kind));
             let Some((index, kind)) = next else { break };
             let Some(container) = self.spec(slot) else { return false };
             let Some(spec) = probe_spec(container, kind) else { return false };
@@ -708,12 +668,7 @@ impl PodSync<'_> {
                         if kind == ProbeKind::Readiness {
                             inst.ready = false;
                         } else {
-                            self.event(
-                                Some(slot),
-                                Severity::Normal,
-                                "Killing",
-                                format!("Container {name} failed {} probe, will be restarted", kind.lower()),
-                            );
+                            self.event(Some(slot), Severity::Normal, "Killing", format!("Container {name} failed {} probe, will be restarted", kind.lower()));
                             end_instance(rt, slot, 137, "Error", now);
                             return true;
                         }
@@ -757,14 +712,7 @@ fn end_instance(rt: &mut PodRuntime, slot: Slot, exit_code: i32, reason: &str, a
         return;
     };
     inst.logs.close();
-    let exit = Exit {
-        exit_code,
-        reason: reason.to_owned(),
-        started_at: inst.started_at,
-        finished_at: at,
-        container_id: inst.id,
-        logs: inst.logs,
-    };
+    let exit = Exit { exit_code, reason: reason.to_owned(), started_at: inst.started_at, finished_at: at, container_id: inst.id, logs: inst.logs };
     c.previous_exit = c.last_exit.replace(exit);
 }
 
@@ -821,10 +769,7 @@ fn terminated(e: &Exit) -> ContainerStateTerminated {
 }
 
 fn waiting(reason: &str, message: Option<String>) -> ApiState {
-    ApiState {
-        waiting: Some(ContainerStateWaiting { reason: Some(reason.to_owned()), message }),
-        ..Default::default()
-    }
+    ApiState { waiting: Some(ContainerStateWaiting { reason: Some(reason.to_owned()), message }), ..Default::default() }
 }
 
 /// One container's status; `has_init` says whether the pod has init containers (its
@@ -836,9 +781,7 @@ fn container_status(pod: &Pod, spec: &Container, c: &ContainerRuntime, has_init:
         ContainerState::Waiting | ContainerState::Creating { .. } if has_init || c.init => {
             (waiting("PodInitializing", None), last_terminated(c.last_exit.as_ref()))
         }
-        ContainerState::Waiting | ContainerState::Creating { .. } => {
-            (waiting("ContainerCreating", None), last_terminated(c.last_exit.as_ref()))
-        }
+        ContainerState::Waiting | ContainerState::Creating { .. } => (waiting("ContainerCreating", None), last_terminated(c.last_exit.as_ref())),
         ContainerState::Running(i) => (
             ApiState { running: Some(ContainerStateRunning { started_at: Some(Time(i.started_at)) }), ..Default::default() },
             last_terminated(c.last_exit.as_ref()),
@@ -847,11 +790,7 @@ fn container_status(pod: &Pod, spec: &Container, c: &ContainerRuntime, has_init:
         ContainerState::BackOff { delay, .. } => {
             let (ns, name) = key(pod);
             let uid = pod.metadata.uid.as_deref().unwrap_or_default();
-            let message = format!(
-                "back-off {} restarting failed container={} pod={name}_{ns}({uid})",
-                go_duration(*delay),
-                c.name
-            );
+            let message = format!("back-off {} restarting failed container={} pod={name}_{ns}({uid})", go_duration(*delay), c.name);
             (waiting("CrashLoopBackOff", Some(message)), last_terminated(c.last_exit.as_ref()))
         }
     };
@@ -873,11 +812,7 @@ fn container_status(pod: &Pod, spec: &Container, c: &ContainerRuntime, has_init:
 /// Sets a condition, keeping its lastTransitionTime unless its status changes.
 fn condition(old: &[PodCondition], type_: &str, ok: bool, reason: Option<&str>, message: Option<String>, now: Timestamp) -> PodCondition {
     let status = if ok { "True" } else { "False" };
-    let since = old
-        .iter()
-        .find(|c| c.type_ == type_ && c.status == status)
-        .and_then(|c| c.last_transition_time.clone())
-        .unwrap_or(Time(now));
+    let since = old.iter().find(|c| c.type_ == type_ && c.status == status).and_then(|c| c.last_transition_time.clone()).unwrap_or(Time(now));
     PodCondition {
         type_: type_.to_owned(),
         status: status.to_owned(),
@@ -900,10 +835,7 @@ fn build_status(pod: &Pod, rt: &PodRuntime, node_ip: &str, now: Timestamp) -> Po
     let app_specs = spec.map(|s| s.containers.as_slice()).unwrap_or_default();
 
     let statuses = |specs: &[Container], rts: &[ContainerRuntime]| -> Vec<ContainerStatus> {
-        specs
-            .iter()
-            .filter_map(|s| rts.iter().find(|c| c.name == s.name).map(|c| container_status(pod, s, c, !init_specs.is_empty())))
-            .collect()
+        specs.iter().filter_map(|s| rts.iter().find(|c| c.name == s.name).map(|c| container_status(pod, s, c, !init_specs.is_empty()))).collect()
     };
     st.init_container_statuses = (!init_specs.is_empty()).then(|| statuses(init_specs, &rt.init));
     let app_statuses = statuses(app_specs, &rt.containers);
@@ -912,11 +844,8 @@ fn build_status(pod: &Pod, rt: &PodRuntime, node_ip: &str, now: Timestamp) -> Po
     let incomplete: Vec<&str> = rt.init.iter().filter(|c| !c.completed()).map(|c| c.name.as_str()).collect();
     let old = st.conditions.take().unwrap_or_default();
     let all_ready = unready.is_empty() && initialized;
-    let (ready_reason, ready_message) = if terminal {
-        ("PodCompleted", None)
-    } else {
-        ("ContainersNotReady", Some(format!("containers with unready status: [{}]", unready.join(" "))))
-    };
+    let (ready_reason, ready_message) =
+        if terminal { ("PodCompleted", None) } else { ("ContainersNotReady", Some(format!("containers with unready status: [{}]", unready.join(" ")))) };
     let mut conditions = vec![
         condition(&old, "PodReadyToStartContainers", !rt.finished, None, None, now),
         condition(

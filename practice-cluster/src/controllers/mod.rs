@@ -64,12 +64,6 @@ pub fn default_storage_class(store: &Store) -> Option<String> {
         .list(None)
         .0
         .iter()
-        .find(|c| {
-            c.metadata
-                .annotations
-                .as_ref()
-                .and_then(|a| a.get("storageclass.kubernetes.io/is-default-class"))
-                .is_some_and(|v| v == "true")
-        })
+        .find(|c| c.metadata.annotations.as_ref().and_then(|a| a.get("storageclass.kubernetes.io/is-default-class")).is_some_and(|v| v == "true"))
         .and_then(|c| c.metadata.name.clone())
 }

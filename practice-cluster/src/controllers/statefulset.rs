@@ -27,9 +27,7 @@ use std::sync::Arc;
 
 use jiff::{SignedDuration, Timestamp};
 use k8s_openapi::api::apps::v1::{ControllerRevision, StatefulSet, StatefulSetStatus};
-use k8s_openapi::api::core::v1::{
-    PersistentVolumeClaim, PersistentVolumeClaimVolumeSource, Pod, PodSpec, PodTemplateSpec, Volume,
-};
+use k8s_openapi::api::core::v1::{PersistentVolumeClaim, PersistentVolumeClaimVolumeSource, Pod, PodSpec, PodTemplateSpec, Volume};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta, OwnerReference};
 use k8s_openapi::apimachinery::pkg::runtime::RawExtension;
 use serde_json::{Value, json};
@@ -360,10 +358,7 @@ fn claim_pods(cluster: &Cluster, sts: &StatefulSet, uid: &str, deleting: bool, v
     }
     for pod_name in view.orphans.remove(name).unwrap_or_default() {
         let Some(pod) = view.pods.get(&pod_name).cloned() else { continue };
-        if controller_of(&pod.metadata).is_some()
-            || is_terminating(&pod)
-            || !selector_matches(&spec.selector, pod.metadata.labels.as_ref())
-        {
+        if controller_of(&pod.metadata).is_some() || is_terminating(&pod) || !selector_matches(&spec.selector, pod.metadata.labels.as_ref()) {
             continue;
         }
         let adopted: Result<_, StoreError> = cluster.store.pods.modify(ns, &pod_name, |p| {
@@ -377,11 +372,7 @@ fn claim_pods(cluster: &Cluster, sts: &StatefulSet, uid: &str, deleting: bool, v
             if !current.is_some_and(|s| s.metadata.uid == sts.metadata.uid && s.metadata.deletion_timestamp.is_none()) {
                 return Ok(false);
             }
-            p.metadata.owner_references.get_or_insert_with(Vec::new).push(controller_ref(
-                "apps/v1",
-                "StatefulSet",
-                &sts.metadata,
-            ));
+            p.metadata.owner_references.get_or_insert_with(Vec::new).push(controller_ref("apps/v1", "StatefulSet", &sts.metadata));
             Ok(true)
         });
         if let Ok(Some(p)) = adopted {
@@ -394,13 +385,7 @@ fn claim_pods(cluster: &Cluster, sts: &StatefulSet, uid: &str, deleting: bool, v
 
 /// Claims the namespace's ControllerRevisions for `sts` by selector (adopting orphans,
 /// releasing owned ones that stopped matching); returns them by ascending revision.
-fn claim_revisions(
-    cluster: &Cluster,
-    sts: &StatefulSet,
-    uid: &str,
-    deleting: bool,
-    view: &mut Namespace,
-) -> Vec<Arc<ControllerRevision>> {
+fn claim_revisions(cluster: &Cluster, sts: &StatefulSet, uid: &str, deleting: bool, view: &mut Namespace) -> Vec<Arc<ControllerRevision>> {
     let Some(spec) = sts.spec.as_ref() else { return Vec::new() };
     let ns = namespace_of(sts);
     let mut out = Vec::new();
@@ -424,19 +409,13 @@ fn claim_revisions(
                 }
                 Ok(changed)
             }),
-            None if matches && !deleting && rev.metadata.deletion_timestamp.is_none() => {
-                cluster.store.controller_revisions.modify(ns, &rev_name, |r| {
-                    if controller_of(&r.metadata).is_some() || r.metadata.uid != rev_uid {
-                        return Ok(false);
-                    }
-                    r.metadata.owner_references.get_or_insert_with(Vec::new).push(controller_ref(
-                        "apps/v1",
-                        "StatefulSet",
-                        &sts.metadata,
-                    ));
-                    Ok(true)
-                })
-            }
+            None if matches && !deleting && rev.metadata.deletion_timestamp.is_none() => cluster.store.controller_revisions.modify(ns, &rev_name, |r| {
+                if controller_of(&r.metadata).is_some() || r.metadata.uid != rev_uid {
+                    return Ok(false);
+                }
+                r.metadata.owner_references.get_or_insert_with(Vec::new).push(controller_ref("apps/v1", "StatefulSet", &sts.metadata));
+                Ok(true)
+            }),
             _ => continue,
         };
         if let Ok(Some(r)) = written {
@@ -485,11 +464,10 @@ impl SetSync<'_> {
             Some(equal) if revisions.last().is_some_and(|l| Arc::ptr_eq(l, equal)) => equal.clone(),
             // Back to an older template: that revision becomes the newest again.
             Some(equal) => {
-                let bumped: Result<_, StoreError> =
-                    self.cluster.store.controller_revisions.modify(self.ns, name_of(equal.as_ref()), |r| {
-                        r.revision = next;
-                        Ok(true)
-                    });
+                let bumped: Result<_, StoreError> = self.cluster.store.controller_revisions.modify(self.ns, name_of(equal.as_ref()), |r| {
+                    r.revision = next;
+                    Ok(true)
+                });
                 bumped.ok().flatten()?
             }
             None => loop {
@@ -532,10 +510,7 @@ impl SetSync<'_> {
         };
         self.update = Revision { name: name_of(update.as_ref()).to_owned(), template: spec.template.clone() };
         self.current = match current {
-            Some(c) => Revision {
-                name: name_of(c.as_ref()).to_owned(),
-                template: template_of(&c).unwrap_or_else(|| spec.template.clone()),
-            },
+            Some(c) => Revision { name: name_of(c.as_ref()).to_owned(), template: template_of(&c).unwrap_or_else(|| spec.template.clone()) },
             None => self.update.clone(),
         };
         Some(collision_count)
@@ -543,10 +518,8 @@ impl SetSync<'_> {
 
     /// The owned pods beyond the replicas' ordinals, highest ordinal first.
     fn condemned(&self, owned: Vec<String>) -> Vec<(i32, String)> {
-        let mut condemned: Vec<(i32, String)> = owned
-            .into_iter()
-            .filter_map(|n| parent_and_ordinal(&n).map(|(_, o)| o).filter(|o| !self.in_range(*o)).map(|o| (o, n)))
-            .collect();
+        let mut condemned: Vec<(i32, String)> =
+            owned.into_iter().filter_map(|n| parent_and_ordinal(&n).map(|(_, o)| o).filter(|o| !self.in_range(*o)).map(|o| (o, n))).collect();
         condemned.sort_by_key(|c| std::cmp::Reverse(c.0));
         condemned
     }
@@ -554,11 +527,8 @@ impl SetSync<'_> {
     /// Replicas and condemned pods: creation, re-creation, scale-down, rolling update.
     fn manage_pods(&mut self, replica_names: &[String], condemned: &[(i32, String)]) {
         let n = replica_names.len();
-        let first_unhealthy = replica_names
-            .iter()
-            .chain(condemned.iter().rev().map(|(_, n)| n))
-            .find(|n| self.owned_pod_ref(n).is_none_or(|p| !is_healthy(p)))
-            .cloned();
+        let first_unhealthy =
+            replica_names.iter().chain(condemned.iter().rev().map(|(_, n)| n)).find(|n| self.owned_pod_ref(n).is_none_or(|p| !is_healthy(p))).cloned();
         let monotonic = self.monotonic;
         if run_for_all(n, monotonic, |i| self.process_replica(&replica_names[i])) {
             return;
@@ -638,21 +608,13 @@ impl SetSync<'_> {
         }
         let pod = self.new_pod(ordinal);
         if let Err(cause) = self.create_claims(&pod) {
-            self.event(
-                Severity::Warning,
-                "FailedCreate",
-                format!("create Pod {pod_name} in StatefulSet {} failed error: {cause}", self.name),
-            );
+            self.event(Severity::Warning, "FailedCreate", format!("create Pod {pod_name} in StatefulSet {} failed error: {cause}", self.name));
             return Step::Failed;
         }
         match ops::create::<Pod>(self.cluster, Some(self.ns), pod, false) {
             Ok(created) => {
                 self.view.pods.insert(pod_name.to_owned(), created.clone());
-                self.event(
-                    Severity::Normal,
-                    "SuccessfulCreate",
-                    format!("create Pod {pod_name} in StatefulSet {} successful", self.name),
-                );
+                self.event(Severity::Normal, "SuccessfulCreate", format!("create Pod {pod_name} in StatefulSet {} successful", self.name));
                 if self.fix_claims_of(pod_name, true) == Step::Failed {
                     return Step::Failed;
                 }
@@ -662,11 +624,7 @@ impl SetSync<'_> {
             // set does not own, or one created since the pass listed pods).
             Err(e) if e.code == 409 => Step::Failed,
             Err(e) => {
-                self.event(
-                    Severity::Warning,
-                    "FailedCreate",
-                    format!("create Pod {pod_name} in StatefulSet {} failed error: {}", self.name, e.message),
-                );
+                self.event(Severity::Warning, "FailedCreate", format!("create Pod {pod_name} in StatefulSet {} failed error: {}", self.name, e.message));
                 Step::Failed
             }
         }
@@ -729,10 +687,7 @@ impl SetSync<'_> {
             .iter()
             .map(|t| Volume {
                 name: name_of(t).to_owned(),
-                persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
-                    claim_name: format!("{}-{pod_name}", name_of(t)),
-                    read_only: None,
-                }),
+                persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource { claim_name: format!("{}-{pod_name}", name_of(t)), read_only: None }),
                 ..Default::default()
             })
             .collect();
@@ -760,8 +715,7 @@ impl SetSync<'_> {
                     let mut labels = template.metadata.labels.clone().unwrap_or_default();
                     labels.extend(match_labels.clone());
                     let in_range = self.in_range(ordinal);
-                    let owners = (self.delete_claims_with_set && (in_range || !self.delete_claims_on_scale))
-                        .then(|| vec![self.owner_ref()]);
+                    let owners = (self.delete_claims_with_set && (in_range || !self.delete_claims_on_scale)).then(|| vec![self.owner_ref()]);
                     let claim = PersistentVolumeClaim {
                         metadata: ObjectMeta {
                             name: Some(claim_name.clone()),
@@ -789,10 +743,7 @@ impl SetSync<'_> {
                             self.event(
                                 Severity::Warning,
                                 "FailedCreate",
-                                format!(
-                                    "create Claim {claim_name} for Pod {pod_name} in StatefulSet {} failed error: {}",
-                                    self.name, e.message
-                                ),
+                                format!("create Claim {claim_name} for Pod {pod_name} in StatefulSet {} failed error: {}", self.name, e.message),
                             );
                             errors.push(format!("failed to create PVC {claim_name}: {}", e.message));
                         }
@@ -807,9 +758,10 @@ impl SetSync<'_> {
     /// earlier pod of that name.
     fn claim_is_stale(&self, pod_name: &str) -> bool {
         self.claim_templates().iter().any(|t| {
-            self.view.claims.get(&format!("{}-{pod_name}", name_of(t))).is_some_and(|c| {
-                c.metadata.owner_references.iter().flatten().any(|r| r.kind == "Pod" && r.api_version == "v1" && r.name == pod_name)
-            })
+            self.view
+                .claims
+                .get(&format!("{}-{pod_name}", name_of(t)))
+                .is_some_and(|c| c.metadata.owner_references.iter().flatten().any(|r| r.kind == "Pod" && r.api_version == "v1" && r.name == pod_name))
         })
     }
 
@@ -911,11 +863,7 @@ impl SetSync<'_> {
                     Some(p) => self.view.pods.insert(pod_name.clone(), p),
                     None => self.view.pods.remove(&pod_name),
                 };
-                self.event(
-                    Severity::Normal,
-                    "SuccessfulDelete",
-                    format!("delete Pod {pod_name} in StatefulSet {} successful", self.name),
-                );
+                self.event(Severity::Normal, "SuccessfulDelete", format!("delete Pod {pod_name} in StatefulSet {} successful", self.name));
                 Step::Continue
             }
             Err(e) if e.code == 404 => {
@@ -923,11 +871,7 @@ impl SetSync<'_> {
                 Step::Continue
             }
             Err(e) => {
-                self.event(
-                    Severity::Warning,
-                    "FailedDelete",
-                    format!("delete Pod {pod_name} in StatefulSet {} failed error: {}", self.name, e.message),
-                );
+                self.event(Severity::Warning, "FailedDelete", format!("delete Pod {pod_name} in StatefulSet {} failed error: {}", self.name, e.message));
                 Step::Failed
             }
         }
@@ -994,12 +938,8 @@ impl SetSync<'_> {
         }
         self.due.merge(due.0);
         let mut current_revision = self.current.name.clone();
-        let rolling = self
-            .sts
-            .spec
-            .as_ref()
-            .and_then(|s| s.update_strategy.as_ref())
-            .is_none_or(|s| s.type_.as_deref().unwrap_or("RollingUpdate") == "RollingUpdate");
+        let rolling =
+            self.sts.spec.as_ref().and_then(|s| s.update_strategy.as_ref()).is_none_or(|s| s.type_.as_deref().unwrap_or("RollingUpdate") == "RollingUpdate");
         if rolling && updated == replicas && ready == replicas {
             current = updated;
             current_revision = self.update.name.clone();
@@ -1041,8 +981,7 @@ impl SetSync<'_> {
         let limit = self.sts.spec.as_ref().and_then(|s| s.revision_history_limit).unwrap_or(10).max(0);
         let mut live: HashSet<&str> = [self.current.name.as_str(), self.update.name.as_str()].into();
         live.extend(names.iter().filter_map(|n| self.view.pods.get(*n)).map(|p| revision_of(p)));
-        let history: Vec<&Arc<ControllerRevision>> =
-            revisions.iter().filter(|r| !live.contains(name_of(r.as_ref()))).collect();
+        let history: Vec<&Arc<ControllerRevision>> = revisions.iter().filter(|r| !live.contains(name_of(r.as_ref()))).collect();
         let excess = history.len().saturating_sub(usize::try_from(limit).unwrap_or(0));
         for r in history.into_iter().take(excess) {
             let opts = DeleteOptions { uid: r.metadata.uid.clone(), ..Default::default() };
@@ -1082,10 +1021,7 @@ pub(crate) mod test_support {
     pub fn manifest(policy: &str) -> String {
         crate::lab::LAB_MANIFEST
             .replace("podManagementPolicy: OrderedReady", &format!("podManagementPolicy: {policy}"))
-            .replace(
-                "      terminationGracePeriodSeconds: 10",
-                "      schedulerName: test-scheduler\n      terminationGracePeriodSeconds: 10",
-            )
+            .replace("      terminationGracePeriodSeconds: 10", "      schedulerName: test-scheduler\n      terminationGracePeriodSeconds: 10")
     }
 
     /// A cluster with the lab loaded under `policy`, settled once.
@@ -1113,14 +1049,7 @@ pub(crate) mod test_support {
 
     /// Names of the pods being deleted.
     pub fn terminating(c: &Cluster) -> Vec<String> {
-        c.store
-            .pods
-            .list(Some("default"))
-            .0
-            .iter()
-            .filter(|p| p.metadata.deletion_timestamp.is_some())
-            .filter_map(|p| p.metadata.name.clone())
-            .collect()
+        c.store.pods.list(Some("default")).0.iter().filter(|p| p.metadata.deletion_timestamp.is_some()).filter_map(|p| p.metadata.name.clone()).collect()
     }
 
     fn set_ready(c: &Cluster, name: &str, ready: bool) {
@@ -1131,12 +1060,8 @@ pub(crate) mod test_support {
             let s = p.status.get_or_insert_with(Default::default);
             s.phase = Some("Running".to_owned());
             s.pod_ip = Some("10.244.0.10".to_owned());
-            s.conditions = Some(vec![PodCondition {
-                type_: "Ready".to_owned(),
-                status: status.to_owned(),
-                last_transition_time: Some(Time(now)),
-                ..Default::default()
-            }]);
+            s.conditions =
+                Some(vec![PodCondition { type_: "Ready".to_owned(), status: status.to_owned(), last_transition_time: Some(Time(now)), ..Default::default() }]);
             s.container_statuses = Some(vec![ContainerStatus {
                 name: "app".to_owned(),
                 image: "stslab/visits:1.0".to_owned(),
@@ -1144,10 +1069,7 @@ pub(crate) mod test_support {
                 ready,
                 started: Some(true),
                 restart_count: 0,
-                state: Some(ContainerState {
-                    running: Some(ContainerStateRunning { started_at: Some(Time(now)) }),
-                    ..Default::default()
-                }),
+                state: Some(ContainerState { running: Some(ContainerStateRunning { started_at: Some(Time(now)) }), ..Default::default() }),
                 ..Default::default()
             }]);
             Ok(true)
@@ -1269,14 +1191,17 @@ mod tests {
         make_ready(&c, "web-2");
         assert_eq!(claim_names(&c), ["data-web-0", "data-web-1", "data-web-2"]);
 
-        assert_eq!(events(&c, "SuccessfulCreate"), [
-            "create Claim data-web-0 Pod web-0 in StatefulSet web success",
-            "create Pod web-0 in StatefulSet web successful",
-            "create Claim data-web-1 Pod web-1 in StatefulSet web success",
-            "create Pod web-1 in StatefulSet web successful",
-            "create Claim data-web-2 Pod web-2 in StatefulSet web success",
-            "create Pod web-2 in StatefulSet web successful",
-        ]);
+        assert_eq!(
+            events(&c, "SuccessfulCreate"),
+            [
+                "create Claim data-web-0 Pod web-0 in StatefulSet web success",
+                "create Pod web-0 in StatefulSet web successful",
+                "create Claim data-web-1 Pod web-1 in StatefulSet web success",
+                "create Pod web-1 in StatefulSet web successful",
+                "create Claim data-web-2 Pod web-2 in StatefulSet web success",
+                "create Pod web-2 in StatefulSet web successful",
+            ]
+        );
         let s = status(&c);
         assert_eq!(s.replicas, 3);
         assert_eq!(s.ready_replicas, Some(3));
@@ -1390,10 +1315,7 @@ mod tests {
         assert_eq!(terminating(&c), ["web-3"]);
         finish_termination(&c);
         assert_eq!(pod_names(&c), ["web-0", "web-1", "web-2"]);
-        assert_eq!(events(&c, "SuccessfulDelete"), [
-            "delete Pod web-4 in StatefulSet web successful",
-            "delete Pod web-3 in StatefulSet web successful",
-        ]);
+        assert_eq!(events(&c, "SuccessfulDelete"), ["delete Pod web-4 in StatefulSet web successful", "delete Pod web-3 in StatefulSet web successful",]);
         assert_eq!(claim_names(&c).len(), 5, "claims are retained after scale-down");
         let s = status(&c);
         assert_eq!((s.replicas, s.ready_replicas), (3, Some(3)));
@@ -1537,11 +1459,14 @@ mod tests {
         let s = status(&c);
         assert_eq!(s.current_revision.as_deref(), Some(new_rev.as_str()));
         assert_eq!((s.current_replicas, s.updated_replicas), (Some(3), Some(3)));
-        assert_eq!(events(&c, "SuccessfulDelete"), [
-            "delete Pod web-2 in StatefulSet web successful",
-            "delete Pod web-1 in StatefulSet web successful",
-            "delete Pod web-0 in StatefulSet web successful",
-        ]);
+        assert_eq!(
+            events(&c, "SuccessfulDelete"),
+            [
+                "delete Pod web-2 in StatefulSet web successful",
+                "delete Pod web-1 in StatefulSet web successful",
+                "delete Pod web-0 in StatefulSet web successful",
+            ]
+        );
     }
 
     #[test]
@@ -1574,10 +1499,7 @@ mod tests {
     fn on_delete_waits_for_the_user_to_delete_pods() {
         let c = running_lab("OrderedReady");
         edit_spec(&c, |s| {
-            s.update_strategy = Some(k8s_openapi::api::apps::v1::StatefulSetUpdateStrategy {
-                type_: Some("OnDelete".to_owned()),
-                rolling_update: None,
-            });
+            s.update_strategy = Some(k8s_openapi::api::apps::v1::StatefulSetUpdateStrategy { type_: Some("OnDelete".to_owned()), rolling_update: None });
             if let Some(pod) = s.template.spec.as_mut() {
                 pod.containers[0].image = Some("stslab/visits:2.0".to_owned());
             }
@@ -1627,8 +1549,7 @@ mod tests {
         let s = status(&c);
         assert_eq!(s.current_revision, s.update_revision);
         c.settle();
-        let names: Vec<String> =
-            c.store.controller_revisions.list(Some("default")).0.iter().map(|r| name_of(r.as_ref()).to_owned()).collect();
+        let names: Vec<String> = c.store.controller_revisions.list(Some("default")).0.iter().map(|r| name_of(r.as_ref()).to_owned()).collect();
         assert_eq!(names, [s.update_revision.clone().expect("revision")]);
         assert!(!names.contains(&first));
     }

@@ -18,8 +18,8 @@ use std::sync::Arc;
 
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::{
-    HostPathVolumeSource, NodeSelector, NodeSelectorRequirement, NodeSelectorTerm, ObjectReference,
-    PersistentVolume, PersistentVolumeClaim, PersistentVolumeSpec, PersistentVolumeStatus, VolumeNodeAffinity,
+    HostPathVolumeSource, NodeSelector, NodeSelectorRequirement, NodeSelectorTerm, ObjectReference, PersistentVolume, PersistentVolumeClaim,
+    PersistentVolumeSpec, PersistentVolumeStatus, VolumeNodeAffinity,
 };
 use k8s_openapi::api::storage::v1::StorageClass;
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
@@ -39,8 +39,7 @@ pub const BIND_COMPLETED: &str = "pv.kubernetes.io/bind-completed";
 /// Annotation on a claim or volume bound by the controller (not pre-bound by a user).
 pub const BOUND_BY_CONTROLLER: &str = "pv.kubernetes.io/bound-by-controller";
 /// Annotations naming the provisioner expected to provision a claim (beta and GA keys).
-pub const STORAGE_PROVISIONER: [&str; 2] =
-    ["volume.beta.kubernetes.io/storage-provisioner", "volume.kubernetes.io/storage-provisioner"];
+pub const STORAGE_PROVISIONER: [&str; 2] = ["volume.beta.kubernetes.io/storage-provisioner", "volume.kubernetes.io/storage-provisioner"];
 
 /// Where provisioned volumes live on the practice node.
 const VOLUME_ROOT: &str = "/var/lib/practice";
@@ -60,8 +59,7 @@ pub fn reconcile(ctx: &Ctx) -> Option<Timestamp> {
     let store = &ctx.cluster.store;
     let (claims, _) = store.pvcs.list(None);
     let (volumes, _) = store.pvs.list(None);
-    let by_key: HashMap<(&str, &str), &Arc<PersistentVolumeClaim>> =
-        claims.iter().map(|c| ((namespace_of(c.as_ref()), name_of(c.as_ref())), c)).collect();
+    let by_key: HashMap<(&str, &str), &Arc<PersistentVolumeClaim>> = claims.iter().map(|c| ((namespace_of(c.as_ref()), name_of(c.as_ref())), c)).collect();
     for pv in &volumes {
         reconcile_volume(ctx.cluster, pv, &by_key);
     }
@@ -204,13 +202,7 @@ fn reconcile_claim(ctx: &Ctx, claim: &Arc<PersistentVolumeClaim>, pass: &mut Pas
                     None if !pass.taken.contains(volume) && phase_of_volume(pv) != "Released" => {
                         bind_volume(cluster, claim, pv, pass, false);
                     }
-                    _ => claim_event(
-                        cluster,
-                        claim,
-                        Severity::Warning,
-                        "FailedBinding",
-                        format!("volume \"{volume}\" already bound to a different claim."),
-                    ),
+                    _ => claim_event(cluster, claim, Severity::Warning, "FailedBinding", format!("volume \"{volume}\" already bound to a different claim.")),
                 }
             }
             None if claim_phase(claim) == "Bound" => {
@@ -238,23 +230,11 @@ fn reconcile_claim(ctx: &Ctx, claim: &Arc<PersistentVolumeClaim>, pass: &mut Pas
     }
     let class_name = spec.and_then(|s| s.storage_class_name.clone()).unwrap_or_default();
     if class_name.is_empty() {
-        claim_event(
-            cluster,
-            claim,
-            Severity::Normal,
-            "FailedBinding",
-            "no persistent volumes available for this claim and no storage class is set".to_owned(),
-        );
+        claim_event(cluster, claim, Severity::Normal, "FailedBinding", "no persistent volumes available for this claim and no storage class is set".to_owned());
         return;
     }
     let Some(class) = cluster.store.storage_classes.get("", &class_name) else {
-        claim_event(
-            cluster,
-            claim,
-            Severity::Warning,
-            "ProvisioningFailed",
-            format!("storageclass.storage.k8s.io \"{class_name}\" not found"),
-        );
+        claim_event(cluster, claim, Severity::Warning, "ProvisioningFailed", format!("storageclass.storage.k8s.io \"{class_name}\" not found"));
         return;
     };
     if class.provisioner != crate::lab::PROVISIONER {
@@ -278,13 +258,7 @@ fn reconcile_claim(ctx: &Ctx, claim: &Arc<PersistentVolumeClaim>, pass: &mut Pas
         match consumers.get(name_of(claim.as_ref())) {
             Some(t) => since = since.max(*t),
             None => {
-                claim_event(
-                    cluster,
-                    claim,
-                    Severity::Normal,
-                    "WaitForFirstConsumer",
-                    "waiting for first consumer to be created before binding".to_owned(),
-                );
+                claim_event(cluster, claim, Severity::Normal, "WaitForFirstConsumer", "waiting for first consumer to be created before binding".to_owned());
                 return;
             }
         }
@@ -313,18 +287,17 @@ fn consumers_in(store: &Store, namespace: &str) -> HashMap<String, Timestamp> {
 }
 
 fn set_claim_lost(cluster: &Cluster, claim: &PersistentVolumeClaim) {
-    let r: Result<_, StoreError> =
-        cluster.store.pvcs.modify(namespace_of(claim), name_of(claim), |c| {
-            if c.metadata.uid != claim.metadata.uid {
-                return Ok(false);
-            }
-            let status = c.status.get_or_insert_with(Default::default);
-            if status.phase.as_deref() == Some("Lost") {
-                return Ok(false);
-            }
-            status.phase = Some("Lost".to_owned());
-            Ok(true)
-        });
+    let r: Result<_, StoreError> = cluster.store.pvcs.modify(namespace_of(claim), name_of(claim), |c| {
+        if c.metadata.uid != claim.metadata.uid {
+            return Ok(false);
+        }
+        let status = c.status.get_or_insert_with(Default::default);
+        if status.phase.as_deref() == Some("Lost") {
+            return Ok(false);
+        }
+        status.phase = Some("Lost".to_owned());
+        Ok(true)
+    });
     if let Err(e) = r {
         tracing::debug!(error = %e, claim = name_of(claim), "could not mark claim lost");
     }
@@ -376,9 +349,7 @@ fn find_available(claim: &PersistentVolumeClaim, pass: &Pass<'_>) -> Option<Arc<
     let mut best: Option<(bool, f64, &Arc<PersistentVolume>)> = None;
     for pv in pass.volumes.values() {
         let Some(vs) = pv.spec.as_ref() else { continue };
-        if pv.metadata.deletion_timestamp.is_some()
-            || pass.taken.contains(name_of(pv.as_ref()))
-            || !matches!(phase_of_volume(pv), "" | "Pending" | "Available")
+        if pv.metadata.deletion_timestamp.is_some() || pass.taken.contains(name_of(pv.as_ref())) || !matches!(phase_of_volume(pv), "" | "Pending" | "Available")
         {
             continue;
         }
@@ -503,17 +474,13 @@ fn provision(cluster: &Cluster, claim: &PersistentVolumeClaim, class: &StorageCl
     let uid = claim.metadata.uid.clone().unwrap_or_default();
     let name = format!("pvc-{uid}");
     let spec = claim.spec.clone().unwrap_or_default();
-    let Some(storage) = spec.resources.as_ref().and_then(|r| r.requests.as_ref()).and_then(|r| r.get("storage")).cloned()
-    else {
+    let Some(storage) = spec.resources.as_ref().and_then(|r| r.requests.as_ref()).and_then(|r| r.get("storage")).cloned() else {
         claim_event(
             cluster,
             claim,
             Severity::Warning,
             "ProvisioningFailed",
-            format!(
-                "failed to provision volume with StorageClass \"{}\": claim.spec.resources.requests.storage is required",
-                name_of(class)
-            ),
+            format!("failed to provision volume with StorageClass \"{}\": claim.spec.resources.requests.storage is required", name_of(class)),
         );
         return;
     };
@@ -527,10 +494,7 @@ fn provision(cluster: &Cluster, claim: &PersistentVolumeClaim, class: &StorageCl
             access_modes: spec.access_modes.clone(),
             capacity: Some([("storage".to_owned(), storage)].into()),
             claim_ref: Some(claim_reference(claim)),
-            host_path: Some(HostPathVolumeSource {
-                path: format!("{VOLUME_ROOT}/{name}"),
-                type_: Some("DirectoryOrCreate".to_owned()),
-            }),
+            host_path: Some(HostPathVolumeSource { path: format!("{VOLUME_ROOT}/{name}"), type_: Some("DirectoryOrCreate".to_owned()) }),
             node_affinity: Some(VolumeNodeAffinity {
                 required: Some(NodeSelector {
                     node_selector_terms: vec![NodeSelectorTerm {
@@ -607,14 +571,8 @@ mod tests {
     }
 
     fn claim_events(c: &Cluster, name: &str) -> Vec<Event> {
-        let mut events: Vec<Event> = c.store
-            .events
-            .list(Some("default"))
-            .0
-            .into_iter()
-            .filter(|e| e.involved_object.name.as_deref() == Some(name))
-            .map(|e| (*e).clone())
-            .collect();
+        let mut events: Vec<Event> =
+            c.store.events.list(Some("default")).0.into_iter().filter(|e| e.involved_object.name.as_deref() == Some(name)).map(|e| (*e).clone()).collect();
         // Event names are hashes, so the list is in no particular order: oldest first.
         events.sort_by_key(|e| e.metadata.resource_version.as_ref().and_then(|rv| rv.parse::<u64>().ok()));
         events
@@ -661,10 +619,7 @@ mod tests {
         );
         assert_eq!(claim_ref.uid.as_deref(), Some(uid.as_str()));
         assert_eq!(phase_of_volume(&pv), "Bound");
-        assert_eq!(
-            pv.metadata.annotations.as_ref().and_then(|a| a.get(PROVISIONED_BY)).map(String::as_str),
-            Some(crate::lab::PROVISIONER)
-        );
+        assert_eq!(pv.metadata.annotations.as_ref().and_then(|a| a.get(PROVISIONED_BY)).map(String::as_str), Some(crate::lab::PROVISIONER));
         let messages: Vec<_> = claim_events(&c, "data").iter().filter_map(|e| e.message.clone()).collect();
         assert_eq!(messages, [format!("Successfully provisioned volume {volume}")]);
         assert_eq!(volume_of_claim(&c.store, "default", "data"), Some(volume));
@@ -687,14 +642,20 @@ mod tests {
         assert_eq!(volume_of_claim(&c.store, "default", "data"), None);
 
         // Creating the class later lets provisioning go ahead.
-        apply(&c, "apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata:\n  name: fast\nprovisioner: practice.stslab.dev/local\nreclaimPolicy: Retain\n");
+        apply(
+            &c,
+            "apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata:\n  name: fast\nprovisioner: practice.stslab.dev/local\nreclaimPolicy: Retain\n",
+        );
         assert_eq!(phase(&c, "data"), "Bound");
     }
 
     #[test]
     fn deleting_a_bound_claim_reclaims_its_volume_by_policy() {
         let c = cluster();
-        apply(&c, "apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata:\n  name: keep\nprovisioner: practice.stslab.dev/local\nreclaimPolicy: Retain\n");
+        apply(
+            &c,
+            "apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata:\n  name: keep\nprovisioner: practice.stslab.dev/local\nreclaimPolicy: Retain\n",
+        );
         apply(&c, &claim_yaml("scratch", None, "1Gi"));
         apply(&c, &claim_yaml("precious", Some("keep"), "2Gi"));
         c.advance(SignedDuration::from_secs(1));

@@ -335,11 +335,9 @@ fn restored(live: &Live) -> Restored {
     for (record, _) in live.records.values() {
         match record {
             Record::Object { kind, json, .. } => out.objects.push((kind.clone(), json.clone())),
-            Record::File { volume, path, modified, data } => out.volumes.entry(volume.clone()).or_default().push(VolumeEntry {
-                path: path.clone(),
-                modified: *modified,
-                data: Some(data.clone()),
-            }),
+            Record::File { volume, path, modified, data } => {
+                out.volumes.entry(volume.clone()).or_default().push(VolumeEntry { path: path.clone(), modified: *modified, data: Some(data.clone()) })
+            }
             Record::Dir { volume, path, modified } => {
                 out.volumes.entry(volume.clone()).or_default().push(VolumeEntry { path: path.clone(), modified: *modified, data: None })
             }

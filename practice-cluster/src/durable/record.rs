@@ -253,7 +253,13 @@ mod tests {
     #[test]
     fn a_torn_tail_is_dropped_at_every_cut() {
         let whole: Vec<u8> = samples().iter().flat_map(Record::frame).collect();
-        let ends: Vec<usize> = samples().iter().scan(0, |end, r| { *end += r.frame().len(); Some(*end) }).collect();
+        let ends: Vec<usize> = samples()
+            .iter()
+            .scan(0, |end, r| {
+                *end += r.frame().len();
+                Some(*end)
+            })
+            .collect();
         for cut in 0..whole.len() {
             let (records, good) = read_all(&whole[..cut]);
             let complete = ends.iter().filter(|e| **e <= cut).count();

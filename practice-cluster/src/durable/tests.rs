@@ -197,10 +197,7 @@ mod cluster {
         let after = open(&dir, &clock);
         assert_eq!(picture(&after), picture_before, "same pods and claims, same UIDs and versions");
         assert_eq!(after.store.shared.current_rv(), rv_before);
-        assert!(
-            matches!(after.store.pods.watch(Some(rv_before - 1)), Err(StoreError::TooOld { .. })),
-            "a watch from before the restart must re-list"
-        );
+        assert!(matches!(after.store.pods.watch(Some(rv_before - 1)), Err(StoreError::TooOld { .. })), "a watch from before the restart must re-list");
         assert!(after.store.pods.watch(Some(rv_before)).is_ok(), "a watch from the last version resumes");
 
         after.advance(SignedDuration::from_secs(40));

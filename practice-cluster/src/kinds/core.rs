@@ -5,8 +5,8 @@ use std::collections::BTreeSet;
 
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::{
-    Container, Endpoints, Event, Namespace, NamespaceStatus, Node, PersistentVolume, PersistentVolumeClaim,
-    PersistentVolumeClaimStatus, PersistentVolumeStatus, Pod, PodSpec, PodStatus, Probe, Service,
+    Container, Endpoints, Event, Namespace, NamespaceStatus, Node, PersistentVolume, PersistentVolumeClaim, PersistentVolumeClaimStatus,
+    PersistentVolumeStatus, Pod, PodSpec, PodStatus, Probe, Service,
 };
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::storage::v1::StorageClass;
@@ -85,16 +85,8 @@ impl ApiKind for Node {
             .and_then(|s| s.conditions.as_ref())
             .and_then(|c| c.iter().find(|c| c.type_ == "Ready"))
             .map_or("Unknown", |c| if c.status == "True" { "Ready" } else { "NotReady" });
-        let roles: Vec<&str> = self
-            .metadata
-            .labels
-            .iter()
-            .flatten()
-            .filter_map(|(k, _)| k.strip_prefix("node-role.kubernetes.io/"))
-            .collect();
-        let addr = |t: &str| {
-            or_none(status.and_then(|s| s.addresses.as_ref()).and_then(|a| a.iter().find(|a| a.type_ == t)).map(|a| a.address.clone()))
-        };
+        let roles: Vec<&str> = self.metadata.labels.iter().flatten().filter_map(|(k, _)| k.strip_prefix("node-role.kubernetes.io/")).collect();
+        let addr = |t: &str| or_none(status.and_then(|s| s.addresses.as_ref()).and_then(|a| a.iter().find(|a| a.type_ == t)).map(|a| a.address.clone()));
         let info = status.and_then(|s| s.node_info.as_ref());
         vec![
             json!(name_of(self)),
@@ -127,9 +119,7 @@ fn default_probe(p: &mut Option<Probe>) {
 fn default_container(c: &mut Container) {
     let image = c.image.clone().unwrap_or_default();
     let tag = image.rsplit('/').next().and_then(|last| last.split_once(':')).map(|(_, t)| t.to_owned());
-    c.image_pull_policy.get_or_insert_with(|| {
-        if tag.is_none() || tag.as_deref() == Some("latest") { "Always" } else { "IfNotPresent" }.into()
-    });
+    c.image_pull_policy.get_or_insert_with(|| if tag.is_none() || tag.as_deref() == Some("latest") { "Always" } else { "IfNotPresent" }.into());
     c.termination_message_path.get_or_insert_with(|| "/dev/termination-log".into());
     c.termination_message_policy.get_or_insert_with(|| "File".into());
     c.resources.get_or_insert_with(Default::default);
@@ -173,7 +163,10 @@ impl ApiKind for Pod {
             Column::NAME,
             Column::text("Ready", "The aggregate readiness state of this pod for accepting traffic."),
             Column::text("Status", "The aggregate status of the containers in this pod."),
-            Column::text("Restarts", "The number of times the containers in this pod have been restarted and when the last container in this pod has restarted."),
+            Column::text(
+                "Restarts",
+                "The number of times the containers in this pod have been restarted and when the last container in this pod has restarted.",
+            ),
             Column::AGE,
             Column::wide("IP", "The IP address assigned to the pod"),
             Column::wide("Node", "The name of the node where the pod is scheduled"),
@@ -190,10 +183,7 @@ impl ApiKind for Pod {
             None => NONE.to_owned(),
             Some(g) => {
                 let conditions = status.and_then(|s| s.conditions.as_deref()).unwrap_or_default();
-                let met = g
-                    .iter()
-                    .filter(|g| conditions.iter().any(|c| c.type_ == g.condition_type && c.status == "True"))
-                    .count();
+                let met = g.iter().filter(|g| conditions.iter().any(|c| c.type_ == g.condition_type && c.status == "True")).count();
                 format!("{met}/{}", g.len())
             }
         };
@@ -237,11 +227,7 @@ impl ApiKind for Pod {
         let name = name_of(self);
         let spec = self.spec.as_ref();
         if spec.is_none_or(|s| s.containers.is_empty()) {
-            return Err(crate::api::error::ApiError::invalid("Pod", "", name, vec![(
-                "FieldValueRequired",
-                "spec.containers",
-                "Required value".to_owned(),
-            )]));
+            return Err(crate::api::error::ApiError::invalid("Pod", "", name, vec![("FieldValueRequired", "spec.containers", "Required value".to_owned())]));
         }
         Ok(())
     }
@@ -271,13 +257,7 @@ fn service_ports(svc: &Service) -> String {
 /// Picks the lowest free service IP in 10.96.0.0/16 from .11 up (.1 is `kubernetes`,
 /// .10 is the cluster DNS).
 fn allocate_cluster_ip(store: &Store) -> String {
-    let used: BTreeSet<String> = store
-        .services
-        .list(None)
-        .0
-        .iter()
-        .filter_map(|s| s.spec.as_ref().and_then(|s| s.cluster_ip.clone()))
-        .collect();
+    let used: BTreeSet<String> = store.services.list(None).0.iter().filter_map(|s| s.spec.as_ref().and_then(|s| s.cluster_ip.clone())).collect();
     (11..=u16::MAX)
         .map(|n| format!("10.96.{}.{}", n >> 8, n & 0xff))
         .find(|ip| !used.contains(ip) && !ip.ends_with(".0") && !ip.ends_with(".255"))
@@ -351,20 +331,18 @@ impl ApiKind for Service {
             spec.cluster_ips = Some(vec![ip.clone()]);
             spec.cluster_ip = Some(ip);
         }
-        self.status.get_or_insert_with(|| k8s_openapi::api::core::v1::ServiceStatus {
-            load_balancer: Some(Default::default()),
-            ..Default::default()
-        });
+        self.status.get_or_insert_with(|| k8s_openapi::api::core::v1::ServiceStatus { load_balancer: Some(Default::default()), ..Default::default() });
     }
 
     fn validate_update(&self, old: &Self) -> Result<(), crate::api::error::ApiError> {
         let ip = |s: &Service| s.spec.as_ref().and_then(|s| s.cluster_ip.clone());
         if ip(self).is_some() && ip(self) != ip(old) {
-            return Err(crate::api::error::ApiError::invalid("Service", "", name_of(self), vec![(
-                "FieldValueInvalid",
-                "spec.clusterIPs[0]",
-                "Invalid value: []string{...}: may not change once set".to_owned(),
-            )]));
+            return Err(crate::api::error::ApiError::invalid(
+                "Service",
+                "",
+                name_of(self),
+                vec![("FieldValueInvalid", "spec.clusterIPs[0]", "Invalid value: []string{...}: may not change once set".to_owned())],
+            ));
         }
         Ok(())
     }
@@ -651,12 +629,7 @@ impl ApiKind for StorageClass {
     }
 
     fn cells(&self, now: Timestamp) -> Vec<Value> {
-        let is_default = self
-            .metadata
-            .annotations
-            .as_ref()
-            .and_then(|a| a.get("storageclass.kubernetes.io/is-default-class"))
-            .is_some_and(|v| v == "true");
+        let is_default = self.metadata.annotations.as_ref().and_then(|a| a.get("storageclass.kubernetes.io/is-default-class")).is_some_and(|v| v == "true");
         let name = if is_default { format!("{} (default)", name_of(self)) } else { name_of(self).to_owned() };
         vec![
             json!(name),

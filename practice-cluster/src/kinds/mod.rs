@@ -46,19 +46,10 @@ impl Column {
     }
 
     /// The NAME column every table starts with.
-    pub const NAME: Column = Column {
-        name: "Name",
-        ty: "string",
-        format: "name",
-        description: "Name must be unique within a namespace.",
-        priority: 0,
-    };
+    pub const NAME: Column = Column { name: "Name", ty: "string", format: "name", description: "Name must be unique within a namespace.", priority: 0 };
 
     /// The AGE column.
-    pub const AGE: Column = Column::text(
-        "Age",
-        "CreationTimestamp is a timestamp representing the server time when this object was created.",
-    );
+    pub const AGE: Column = Column::text("Age", "CreationTimestamp is a timestamp representing the server time when this object was created.");
 
     /// The column as it appears in `columnDefinitions`.
     pub fn to_json(self) -> Value {
@@ -145,17 +136,53 @@ pub fn age_of(meta: &ObjectMeta, now: Timestamp) -> String {
 macro_rules! for_each_collection {
     ($store:expr, |$c:ident| $body:expr) => {{
         let s = &$store;
-        { let $c = &s.namespaces; $body; }
-        { let $c = &s.nodes; $body; }
-        { let $c = &s.pods; $body; }
-        { let $c = &s.services; $body; }
-        { let $c = &s.endpoints; $body; }
-        { let $c = &s.events; $body; }
-        { let $c = &s.pvcs; $body; }
-        { let $c = &s.pvs; $body; }
-        { let $c = &s.endpoint_slices; $body; }
-        { let $c = &s.storage_classes; $body; }
-        { let $c = &s.statefulsets; $body; }
-        { let $c = &s.controller_revisions; $body; }
+        {
+            let $c = &s.namespaces;
+            $body;
+        }
+        {
+            let $c = &s.nodes;
+            $body;
+        }
+        {
+            let $c = &s.pods;
+            $body;
+        }
+        {
+            let $c = &s.services;
+            $body;
+        }
+        {
+            let $c = &s.endpoints;
+            $body;
+        }
+        {
+            let $c = &s.events;
+            $body;
+        }
+        {
+            let $c = &s.pvcs;
+            $body;
+        }
+        {
+            let $c = &s.pvs;
+            $body;
+        }
+        {
+            let $c = &s.endpoint_slices;
+            $body;
+        }
+        {
+            let $c = &s.storage_classes;
+            $body;
+        }
+        {
+            let $c = &s.statefulsets;
+            $body;
+        }
+        {
+            let $c = &s.controller_revisions;
+            $body;
+        }
     }};
 }

@@ -52,11 +52,7 @@ const HEALTH_PATHS: [&str; 5] = ["/healthz", "/readyz", "/livez", "/health", "/r
 
 /// Whether the fault annotation `key` is switched on for `pod`.
 pub fn fault(pod: &Pod, key: &str) -> bool {
-    pod.metadata
-        .annotations
-        .as_ref()
-        .and_then(|a| a.get(key))
-        .is_some_and(|v| !v.trim().eq_ignore_ascii_case("false"))
+    pod.metadata.annotations.as_ref().and_then(|a| a.get(key)).is_some_and(|v| !v.trim().eq_ignore_ascii_case("false"))
 }
 
 /// The value of env `name` as the container spec sets it literally.
@@ -79,9 +75,7 @@ pub fn visits_file(pod: &Pod, container: &Container) -> String {
         return resolve(cwd, f);
     }
     let volumes = pod.spec.as_ref().and_then(|s| s.volumes.as_deref()).unwrap_or_default();
-    let claim_mount = container.volume_mounts.iter().flatten().find(|m| {
-        volumes.iter().any(|v| v.name == m.name && v.persistent_volume_claim.is_some())
-    });
+    let claim_mount = container.volume_mounts.iter().flatten().find(|m| volumes.iter().any(|v| v.name == m.name && v.persistent_volume_claim.is_some()));
     match claim_mount {
         Some(m) => resolve(&m.mount_path, "visits"),
         None => resolve(cwd, "visits"),
@@ -142,12 +136,7 @@ fn file_error(path: &str, e: FsError) -> String {
 impl App {
     /// The app for `container` of `pod`, seeing `mounts`.
     pub fn new(pod: &Pod, container: &Container, mounts: MountTable) -> Self {
-        let hostname = pod
-            .spec
-            .as_ref()
-            .and_then(|s| s.hostname.clone())
-            .or_else(|| pod.metadata.name.clone())
-            .unwrap_or_default();
+        let hostname = pod.spec.as_ref().and_then(|s| s.hostname.clone()).or_else(|| pod.metadata.name.clone()).unwrap_or_default();
         App { hostname, port: port(container), visits_file: visits_file(pod, container), mounts }
     }
 
@@ -193,11 +182,7 @@ impl App {
         match path {
             "/" if method == "HEAD" => Response::text(200, "", line(200)),
             "/" => match self.visit() {
-                Ok(n) => Response::text(
-                    200,
-                    format!("Hello from {}! This is visit number {n}.\n", self.hostname),
-                    format!("{} visit={n}", line(200)),
-                ),
+                Ok(n) => Response::text(200, format!("Hello from {}! This is visit number {n}.\n", self.hostname), format!("{} visit={n}", line(200))),
                 Err(msg) => Response::text(500, msg, line(500)),
             },
             "/visits" => match self.count() {
@@ -211,9 +196,7 @@ impl App {
 
 #[cfg(test)]
 mod tests {
-    use k8s_openapi::api::core::v1::{
-        EnvVar, PersistentVolumeClaimVolumeSource, PodSpec, Volume, VolumeMount,
-    };
+    use k8s_openapi::api::core::v1::{EnvVar, PersistentVolumeClaimVolumeSource, PodSpec, Volume, VolumeMount};
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
     use super::*;
@@ -227,10 +210,7 @@ mod tests {
                 volumes: claim.then(|| {
                     vec![Volume {
                         name: "data".into(),
-                        persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
-                            claim_name: "data-web-0".into(),
-                            read_only: None,
-                        }),
+                        persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource { claim_name: "data-web-0".into(), read_only: None }),
                         ..Default::default()
                     }]
                 }),

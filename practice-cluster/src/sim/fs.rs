@@ -101,11 +101,7 @@ pub fn normalize(path: &str) -> String {
 /// Joins `path` onto the working directory `cwd` (unless it is absolute) and normalizes
 /// the result.
 pub fn resolve(cwd: &str, path: &str) -> String {
-    if path.starts_with('/') {
-        normalize(path)
-    } else {
-        normalize(&format!("{cwd}/{path}"))
-    }
+    if path.starts_with('/') { normalize(path) } else { normalize(&format!("{cwd}/{path}")) }
 }
 
 /// The parent of a normalized path, or `None` for `/`.
@@ -129,11 +125,7 @@ pub fn file_name(path: &str) -> &str {
 
 /// `dir` joined with one entry `name`.
 pub fn join(dir: &str, name: &str) -> String {
-    if dir == "/" {
-        format!("/{name}")
-    } else {
-        format!("{dir}/{name}")
-    }
+    if dir == "/" { format!("/{name}") } else { format!("{dir}/{name}") }
 }
 
 /// Normalizes `path`, rejecting one longer than [`PATH_MAX`].
@@ -169,18 +161,8 @@ impl Node {
 
     fn entry(&self, name: &str) -> Entry {
         match self {
-            Node::Dir { modified } => Entry {
-                name: name.to_string(),
-                is_dir: true,
-                size: DIR_SIZE,
-                modified: *modified,
-            },
-            Node::File { data, modified } => Entry {
-                name: name.to_string(),
-                is_dir: false,
-                size: data.len() as u64,
-                modified: *modified,
-            },
+            Node::Dir { modified } => Entry { name: name.to_string(), is_dir: true, size: DIR_SIZE, modified: *modified },
+            Node::File { data, modified } => Entry { name: name.to_string(), is_dir: false, size: data.len() as u64, modified: *modified },
         }
     }
 
@@ -210,18 +192,8 @@ fn nanos(t: SystemTime) -> u64 {
 impl Tree {
     fn new(capacity: u64) -> Self {
         let mut nodes = BTreeMap::new();
-        nodes.insert(
-            "/".to_string(),
-            Node::Dir {
-                modified: SystemTime::now(),
-            },
-        );
-        Tree {
-            nodes,
-            used: 0,
-            capacity,
-            journal: None,
-        }
+        nodes.insert("/".to_string(), Node::Dir { modified: SystemTime::now() });
+        Tree { nodes, used: 0, capacity, journal: None }
     }
 
     /// Tells the journal what `path` is now: a file, a directory, or gone (with
@@ -261,19 +233,12 @@ impl Tree {
     }
 
     fn prefix(dir: &str) -> String {
-        if dir == "/" {
-            "/".to_string()
-        } else {
-            format!("{dir}/")
-        }
+        if dir == "/" { "/".to_string() } else { format!("{dir}/") }
     }
 
     fn has_children(&self, dir: &str) -> bool {
         let prefix = Self::prefix(dir);
-        self.nodes
-            .range(prefix.clone()..)
-            .find(|(k, _)| k.as_str() != dir)
-            .is_some_and(|(k, _)| k.starts_with(&prefix))
+        self.nodes.range(prefix.clone()..).find(|(k, _)| k.as_str() != dir).is_some_and(|(k, _)| k.starts_with(&prefix))
     }
 
     fn children(&self, dir: &str) -> Vec<Entry> {
@@ -312,11 +277,7 @@ impl Tree {
                 0
             }
         };
-        let new_len = if append {
-            old_len.saturating_add(data.len() as u64)
-        } else {
-            data.len() as u64
-        };
+        let new_len = if append { old_len.saturating_add(data.len() as u64) } else { data.len() as u64 };
         let used = self.used.saturating_sub(old_len).saturating_add(new_len);
         if used > self.capacity {
             return Err(FsError::NoSpace);
@@ -324,10 +285,7 @@ impl Tree {
         self.used = used;
         let now = SystemTime::now();
         match self.nodes.get_mut(path) {
-            Some(Node::File {
-                data: existing,
-                modified,
-            }) => {
+            Some(Node::File { data: existing, modified }) => {
                 if append {
                     existing.extend_from_slice(&data);
                 } else {
@@ -336,13 +294,7 @@ impl Tree {
                 *modified = now;
             }
             _ => {
-                self.nodes.insert(
-                    path.to_string(),
-                    Node::File {
-                        data,
-                        modified: now,
-                    },
-                );
+                self.nodes.insert(path.to_string(), Node::File { data, modified: now });
                 self.bump_parent(path);
             }
         }
@@ -352,13 +304,8 @@ impl Tree {
 
     fn remove_subtree(&mut self, path: &str) {
         let prefix = Self::prefix(path);
-        let keys: Vec<String> = self
-            .nodes
-            .range(prefix.clone()..)
-            .take_while(|(k, _)| k.starts_with(&prefix))
-            .map(|(k, _)| k.clone())
-            .filter(|k| k != "/")
-            .collect();
+        let keys: Vec<String> =
+            self.nodes.range(prefix.clone()..).take_while(|(k, _)| k.starts_with(&prefix)).map(|(k, _)| k.clone()).filter(|k| k != "/").collect();
         for key in keys {
             if let Some(Node::File { data, .. }) = self.nodes.remove(&key) {
                 self.used = self.used.saturating_sub(data.len() as u64);
@@ -378,11 +325,7 @@ pub struct Fs {
 impl fmt::Debug for Fs {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let tree = self.lock();
-        f.debug_struct("Fs")
-            .field("entries", &tree.nodes.len())
-            .field("used", &tree.used)
-            .field("capacity", &tree.capacity)
-            .finish()
+        f.debug_struct("Fs").field("entries", &tree.nodes.len()).field("used", &tree.used).field("capacity", &tree.capacity).finish()
     }
 }
 
@@ -400,9 +343,7 @@ impl Fs {
 
     /// An empty filesystem holding up to `capacity` bytes of file content.
     pub fn with_capacity(capacity: u64) -> Self {
-        Fs {
-            inner: Arc::new(Mutex::new(Tree::new(capacity))),
-        }
+        Fs { inner: Arc::new(Mutex::new(Tree::new(capacity))) }
     }
 
     /// An empty filesystem whose every change is appended to `journal`.
@@ -518,12 +459,7 @@ impl Fs {
             return Err(FsError::AlreadyExists);
         }
         tree.check_ancestors(&path)?;
-        tree.nodes.insert(
-            path.clone(),
-            Node::Dir {
-                modified: SystemTime::now(),
-            },
-        );
+        tree.nodes.insert(path.clone(), Node::Dir { modified: SystemTime::now() });
         tree.persist(&path);
         tree.bump_parent(&path);
         Ok(())
@@ -544,12 +480,7 @@ impl Fs {
                 Some(Node::File { .. }) if i + 1 == last => return Err(FsError::AlreadyExists),
                 Some(Node::File { .. }) => return Err(FsError::NotADirectory),
                 None => {
-                    tree.nodes.insert(
-                        current.clone(),
-                        Node::Dir {
-                            modified: SystemTime::now(),
-                        },
-                    );
+                    tree.nodes.insert(current.clone(), Node::Dir { modified: SystemTime::now() });
                     tree.persist(&current);
                     tree.bump_parent(&current);
                 }
@@ -684,11 +615,7 @@ pub struct MountTable {
 impl MountTable {
     /// A view of just `root`, writable.
     pub fn new(root: Fs) -> Self {
-        MountTable {
-            root,
-            root_read_only: false,
-            mounts: Vec::new(),
-        }
+        MountTable { root, root_read_only: false, mounts: Vec::new() }
     }
 
     /// Mounts `fs` at container path `path`, replacing any mount already there, and
@@ -705,11 +632,7 @@ impl MountTable {
         let under = self.locate(&path);
         // Best effort: a missing mount point only shows up as a synthesized directory.
         let _ = under.fs.create_dir_all(&under.path);
-        self.mounts.push(Mount {
-            path,
-            fs,
-            read_only,
-        });
+        self.mounts.push(Mount { path, fs, read_only });
     }
 
     /// [`MountTable::mount`] in builder style.
@@ -747,24 +670,14 @@ impl MountTable {
     /// The filesystem holding container path `path`, chosen by longest mount prefix.
     pub fn locate(&self, path: &str) -> Location<'_> {
         let path = normalize(path);
-        let mut best = Location {
-            fs: &self.root,
-            path: path.clone(),
-            read_only: self.root_read_only,
-            mount_point: "/",
-        };
+        let mut best = Location { fs: &self.root, path: path.clone(), read_only: self.root_read_only, mount_point: "/" };
         let mut best_len = 0;
         for mount in &self.mounts {
             if mount.path.len() > best_len
                 && let Some(inner) = strip_mount(&path, &mount.path)
             {
                 best_len = mount.path.len();
-                best = Location {
-                    fs: &mount.fs,
-                    path: inner,
-                    read_only: mount.read_only,
-                    mount_point: &mount.path,
-                };
+                best = Location { fs: &mount.fs, path: inner, read_only: mount.read_only, mount_point: &mount.path };
             }
         }
         best
@@ -801,17 +714,8 @@ impl MountTable {
                 if self.mount_children(&path).is_empty() {
                     return Err(err);
                 }
-                let modified = loc
-                    .fs
-                    .stat("/")
-                    .map(|e| e.modified)
-                    .unwrap_or_else(|_| SystemTime::now());
-                Ok(Entry {
-                    name: file_name(&path).to_string(),
-                    is_dir: true,
-                    size: DIR_SIZE,
-                    modified,
-                })
+                let modified = loc.fs.stat("/").map(|e| e.modified).unwrap_or_else(|_| SystemTime::now());
+                Ok(Entry { name: file_name(&path).to_string(), is_dir: true, size: DIR_SIZE, modified })
             }
         }
     }
@@ -865,11 +769,7 @@ impl MountTable {
     /// The location of `path` for a write, failing on a read-only mount.
     fn writable(&self, path: &str) -> Result<Location<'_>, FsError> {
         let loc = self.locate(path);
-        if loc.read_only {
-            Err(FsError::ReadOnly)
-        } else {
-            Ok(loc)
-        }
+        if loc.read_only { Err(FsError::ReadOnly) } else { Ok(loc) }
     }
 
     /// Creates or truncates file `path` and writes `data` to it.
@@ -1071,26 +971,9 @@ mod tests {
         fs.create_dir_all("/a/b").expect("existing is fine");
         fs.write("/a/z", "zz").expect("write");
         fs.write("/a/b.txt", "t").expect("write");
-        let names: Vec<_> = fs
-            .list("/a")
-            .expect("list")
-            .into_iter()
-            .map(|e| (e.name, e.is_dir, e.size))
-            .collect();
-        assert_eq!(
-            names,
-            vec![
-                ("b".to_string(), true, 4096),
-                ("b.txt".to_string(), false, 1),
-                ("z".to_string(), false, 2)
-            ]
-        );
-        let root: Vec<_> = fs
-            .list("/")
-            .expect("list")
-            .into_iter()
-            .map(|e| e.name)
-            .collect();
+        let names: Vec<_> = fs.list("/a").expect("list").into_iter().map(|e| (e.name, e.is_dir, e.size)).collect();
+        assert_eq!(names, vec![("b".to_string(), true, 4096), ("b.txt".to_string(), false, 1), ("z".to_string(), false, 2)]);
+        let root: Vec<_> = fs.list("/").expect("list").into_iter().map(|e| e.name).collect();
         assert_eq!(root, vec!["a"]);
         assert_eq!(fs.create_dir_all("/a/z"), Err(FsError::AlreadyExists));
         assert_eq!(fs.create_dir_all("/a/z/q"), Err(FsError::NotADirectory));
@@ -1170,10 +1053,11 @@ mod tests {
         let nested = Fs::new();
         let config = Fs::new();
         config.write("/app.conf", "x=1\n").expect("write");
-        let table = MountTable::new(root.clone())
-            .with_mount("/data", data.clone(), false)
-            .with_mount("/data/cache", nested.clone(), false)
-            .with_mount("/etc/config", config, true);
+        let table = MountTable::new(root.clone()).with_mount("/data", data.clone(), false).with_mount("/data/cache", nested.clone(), false).with_mount(
+            "/etc/config",
+            config,
+            true,
+        );
         (table, root, data, nested)
     }
 
@@ -1198,14 +1082,7 @@ mod tests {
     #[test]
     fn listing_shows_mount_points() {
         let (table, _root, _data, _nested) = table();
-        let names = |p: &str| -> Vec<String> {
-            table
-                .list(p)
-                .expect("list")
-                .into_iter()
-                .map(|e| e.name)
-                .collect()
-        };
+        let names = |p: &str| -> Vec<String> { table.list(p).expect("list").into_iter().map(|e| e.name).collect() };
         assert_eq!(names("/"), vec!["data", "etc"]);
         assert_eq!(names("/data"), vec!["cache"]);
         assert_eq!(names("/etc"), vec!["config", "hostname"]);
@@ -1223,12 +1100,7 @@ mod tests {
         table.mount("/a", outer.clone(), false);
         assert!(!outer.exists("/b"));
         assert!(table.is_dir("/a/b"));
-        let names: Vec<_> = table
-            .list("/a")
-            .expect("list")
-            .into_iter()
-            .map(|e| e.name)
-            .collect();
+        let names: Vec<_> = table.list("/a").expect("list").into_iter().map(|e| e.name).collect();
         assert_eq!(names, vec!["b"]);
         assert_eq!(table.read("/a/b"), Err(FsError::IsADirectory));
     }
@@ -1237,24 +1109,12 @@ mod tests {
     fn read_only_mounts() {
         let (mut table, _root, _data, _nested) = table();
         assert_eq!(table.read("/etc/config/app.conf").expect("read"), b"x=1\n");
-        assert_eq!(
-            table.write("/etc/config/app.conf", "y"),
-            Err(FsError::ReadOnly)
-        );
-        assert_eq!(
-            table.append("/etc/config/new", b"y"),
-            Err(FsError::ReadOnly)
-        );
+        assert_eq!(table.write("/etc/config/app.conf", "y"), Err(FsError::ReadOnly));
+        assert_eq!(table.append("/etc/config/new", b"y"), Err(FsError::ReadOnly));
         assert_eq!(table.touch("/etc/config/new"), Err(FsError::ReadOnly));
         assert_eq!(table.create_dir("/etc/config/d"), Err(FsError::ReadOnly));
-        assert_eq!(
-            table.remove_file("/etc/config/app.conf"),
-            Err(FsError::ReadOnly)
-        );
-        assert_eq!(
-            table.remove_file("/etc/config/missing"),
-            Err(FsError::NotFound)
-        );
+        assert_eq!(table.remove_file("/etc/config/app.conf"), Err(FsError::ReadOnly));
+        assert_eq!(table.remove_file("/etc/config/missing"), Err(FsError::NotFound));
         assert_eq!(table.create_dir_all("/etc/config"), Ok(()));
         table.set_root_read_only(true);
         assert_eq!(table.write("/tmp", "x"), Err(FsError::ReadOnly));
@@ -1287,9 +1147,6 @@ mod tests {
             table.write("/data/visits", "9").expect("write");
         }
         let again = MountTable::new(Fs::new()).with_mount("/var/lib/app", pv, false);
-        assert_eq!(
-            again.read("/var/lib/app/visits").expect("read"),
-            b"9".to_vec()
-        );
+        assert_eq!(again.read("/var/lib/app/visits").expect("read"), b"9".to_vec());
     }
 }

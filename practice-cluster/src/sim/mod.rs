@@ -142,29 +142,16 @@ impl Node {
 pub fn pick_container<'a>(pod: &'a Pod, name: Option<&str>) -> Result<&'a Container, ApiError> {
     let spec = pod.spec.as_ref();
     let pod_name = pod.metadata.name.as_deref().unwrap_or_default();
-    let mut all = spec
-        .into_iter()
-        .flat_map(|s| s.containers.iter().chain(s.init_containers.iter().flatten()));
+    let mut all = spec.into_iter().flat_map(|s| s.containers.iter().chain(s.init_containers.iter().flatten()));
     match name.filter(|n| !n.is_empty()) {
-        Some(n) => all
-            .find(|c| c.name == n)
-            .ok_or_else(|| ApiError::bad_request(format!("container {n} is not valid for pod {pod_name}"))),
-        None => spec
-            .and_then(|s| s.containers.first())
-            .ok_or_else(|| ApiError::bad_request(format!("pod {pod_name} has no containers"))),
+        Some(n) => all.find(|c| c.name == n).ok_or_else(|| ApiError::bad_request(format!("container {n} is not valid for pod {pod_name}"))),
+        None => spec.and_then(|s| s.containers.first()).ok_or_else(|| ApiError::bad_request(format!("pod {pod_name} has no containers"))),
     }
 }
 
 /// The mounts `container` of `pod` sees: `root`, then each volume mount (claims from
 /// their bound PersistentVolume's filesystem, anything else from a per-pod one).
-pub(crate) fn mount_table(
-    cluster: &Cluster,
-    node: &mut Node,
-    scratch: &mut BTreeMap<String, Fs>,
-    pod: &Pod,
-    container: &Container,
-    root: Fs,
-) -> MountTable {
+pub(crate) fn mount_table(cluster: &Cluster, node: &mut Node, scratch: &mut BTreeMap<String, Fs>, pod: &Pod, container: &Container, root: Fs) -> MountTable {
     let ns = pod.metadata.namespace.as_deref().unwrap_or_default();
     let volumes = pod.spec.as_ref().and_then(|s| s.volumes.as_deref()).unwrap_or_default();
     let mut table = MountTable::new(root);
@@ -178,8 +165,7 @@ pub(crate) fn mount_table(
             Some(pv) => node.volume(&pv),
             None => scratch.entry(v.name.clone()).or_default().clone(),
         };
-        let read_only = m.read_only.unwrap_or(false)
-            || v.persistent_volume_claim.as_ref().and_then(|c| c.read_only).unwrap_or(false);
+        let read_only = m.read_only.unwrap_or(false) || v.persistent_volume_claim.as_ref().and_then(|c| c.read_only).unwrap_or(false);
         table.mount(&m.mount_path, fs, read_only);
     }
     table
@@ -199,17 +185,13 @@ pub(crate) fn container_env(pod: &Pod, container: &Container, ip: Ipv4Addr, node
                 "metadata.uid" => meta.uid.clone().unwrap_or_default(),
                 "status.podIP" => ip.to_string(),
                 "spec.nodeName" => node_name.to_owned(),
-                "spec.serviceAccountName" => {
-                    pod.spec.as_ref().and_then(|s| s.service_account_name.clone()).unwrap_or_default()
-                }
+                "spec.serviceAccountName" => pod.spec.as_ref().and_then(|s| s.service_account_name.clone()).unwrap_or_default(),
                 path => {
                     let label = |prefix: &str, map: Option<&BTreeMap<String, String>>| {
                         let key = path.strip_prefix(prefix)?.strip_suffix("']")?;
                         map?.get(key).cloned()
                     };
-                    label("metadata.labels['", meta.labels.as_ref())
-                        .or_else(|| label("metadata.annotations['", meta.annotations.as_ref()))
-                        .unwrap_or_default()
+                    label("metadata.labels['", meta.labels.as_ref()).or_else(|| label("metadata.annotations['", meta.annotations.as_ref())).unwrap_or_default()
                 }
             },
             (None, None) => String::new(),
@@ -236,12 +218,7 @@ pub(crate) fn container_env(pod: &Pod, container: &Container, ip: Ipv4Addr, node
 
 /// The pod's hostname: `spec.hostname`, else its name.
 pub fn hostname(pod: &Pod) -> String {
-    pod.spec
-        .as_ref()
-        .and_then(|s| s.hostname.clone())
-        .filter(|h| !h.is_empty())
-        .or_else(|| pod.metadata.name.clone())
-        .unwrap_or_default()
+    pod.spec.as_ref().and_then(|s| s.hostname.clone()).filter(|h| !h.is_empty()).or_else(|| pod.metadata.name.clone()).unwrap_or_default()
 }
 
 /// `<hostname>.<subdomain>.<ns>.svc.<zone>`, for a pod with a subdomain.
@@ -274,10 +251,7 @@ pub(crate) fn root_fs(pod: &Pod, ip: Ipv4Addr, zone: &str) -> Fs {
                 "# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nfe00::0\tip6-mcastprefix\nfe00::1\tip6-allnodes\nfe00::2\tip6-allrouters\n{ip}\t{names}\n"
             ),
         ),
-        (
-            "/etc/resolv.conf",
-            format!("search {}\nnameserver {DNS_SERVER}\noptions ndots:5\n", search_domains(ns, zone).join(" ")),
-        ),
+        ("/etc/resolv.conf", format!("search {}\nnameserver {DNS_SERVER}\noptions ndots:5\n", search_domains(ns, zone).join(" "))),
     ];
     for (path, text) in files {
         let _ = root.write(path, text);
@@ -358,9 +332,7 @@ impl shell::HttpClient for PodHttp<'_> {
     fn get(&self, host: &str, port: u16, path: &str) -> Result<(u16, Vec<u8>), String> {
         let ip: Ipv4Addr = match host.parse() {
             Ok(ip) => ip,
-            Err(_) => *shell::Resolver::lookup(self.resolver, host, &[])
-                .first()
-                .ok_or_else(|| "Could not resolve host".to_owned())?,
+            Err(_) => *shell::Resolver::lookup(self.resolver, host, &[]).first().ok_or_else(|| "Could not resolve host".to_owned())?,
         };
         let own = ip.is_loopback() || ip == self.resolver.ip;
         let found = if own {
@@ -448,28 +420,13 @@ impl Cluster {
     }
 
     /// [`Cluster::exec`] with standard input.
-    pub fn exec_with_stdin(
-        &self,
-        ns: &str,
-        pod: &str,
-        container: Option<&str>,
-        argv: &[String],
-        stdin: &[u8],
-    ) -> Result<ExecOutput, ApiError> {
+    pub fn exec_with_stdin(&self, ns: &str, pod: &str, container: Option<&str>, argv: &[String], stdin: &[u8]) -> Result<ExecOutput, ApiError> {
         self.exec_in(ns, pod, container, None, argv, stdin)
     }
 
     /// [`Cluster::exec_with_stdin`] in working directory `cwd` (the container's own by
     /// default), for interactive shells that remember `cd`.
-    pub fn exec_in(
-        &self,
-        ns: &str,
-        pod: &str,
-        container: Option<&str>,
-        cwd: Option<&str>,
-        argv: &[String],
-        stdin: &[u8],
-    ) -> Result<ExecOutput, ApiError> {
+    pub fn exec_in(&self, ns: &str, pod: &str, container: Option<&str>, cwd: Option<&str>, argv: &[String], stdin: &[u8]) -> Result<ExecOutput, ApiError> {
         if argv.is_empty() {
             return Err(ApiError::bad_request("you must specify at least one command for the container"));
         }
@@ -500,13 +457,10 @@ impl Cluster {
         let p = self.pod_or_404(ns, pod)?;
         let c = pick_container(&p, container)?;
         if let Some(phase @ ("Succeeded" | "Failed")) = p.status.as_ref().and_then(|s| s.phase.as_deref()) {
-            return Err(ApiError::bad_request(format!(
-                "cannot exec into a container in a completed pod; current phase is {phase}"
-            )));
+            return Err(ApiError::bad_request(format!("cannot exec into a container in a completed pod; current phase is {phase}")));
         }
-        let running = self.running(&p, &c.name).ok_or_else(|| {
-            ApiError::bad_request(format!("unable to upgrade connection: container not found (\"{}\")", c.name))
-        })?;
+        let running =
+            self.running(&p, &c.name).ok_or_else(|| ApiError::bad_request(format!("unable to upgrade connection: container not found (\"{}\")", c.name)))?;
         Ok((p, running))
     }
 
@@ -517,12 +471,7 @@ impl Cluster {
         let p = node.pods.get(uid)?;
         let c = p.container(container)?;
         let i = c.instance()?;
-        let own = p
-            .containers
-            .iter()
-            .filter_map(|c| c.instance())
-            .filter_map(|i| i.app.clone().map(|a| (a, i.logs.clone())))
-            .collect();
+        let own = p.containers.iter().filter_map(|c| c.instance()).filter_map(|i| i.app.clone().map(|a| (a, i.logs.clone()))).collect();
         Some(Running { ip: p.ip, mounts: i.mounts.clone(), env: i.env.clone(), cwd: i.cwd.clone(), own })
     }
 
@@ -530,13 +479,10 @@ impl Cluster {
     /// proxy does. A pod without an IP, or a port nobody listens on, is a 503.
     pub fn http_request(&self, ns: &str, pod: &str, port: u16, method: &str, target: &str) -> Result<app::Response, ApiError> {
         let p = self.pod_or_404(ns, pod)?;
-        let ip = pod_ip(&p).ok_or_else(|| {
-            ApiError::unavailable(format!("error trying to reach service: pod {pod} has no IP address yet"))
-        })?;
+        let ip = pod_ip(&p).ok_or_else(|| ApiError::unavailable(format!("error trying to reach service: pod {pod} has no IP address yet")))?;
         let found = self.runtime.lock().listener(ip, port);
-        let (app, logs) = found.map_err(|_| {
-            ApiError::unavailable(format!("error trying to reach service: dial tcp {ip}:{port}: connect: connection refused"))
-        })?;
+        let (app, logs) =
+            found.map_err(|_| ApiError::unavailable(format!("error trying to reach service: dial tcp {ip}:{port}: connect: connection refused")))?;
         let response = app.serve(method, target);
         logs.push(self.clock.now(), response.log.clone());
         Ok(response)
@@ -566,9 +512,9 @@ impl Cluster {
                 ContainerState::Exited => c.previous_exit.as_ref(),
                 _ => c.last_exit.as_ref(),
             });
-            return last.map(|e| e.logs.clone()).ok_or_else(|| {
-                ApiError::bad_request(format!("previous terminated container \"{cname}\" in pod \"{name}\" not found"))
-            });
+            return last
+                .map(|e| e.logs.clone())
+                .ok_or_else(|| ApiError::bad_request(format!("previous terminated container \"{cname}\" in pod \"{name}\" not found")));
         }
         match rt {
             Some(c) => match (&c.state, &c.last_exit) {
@@ -580,9 +526,7 @@ impl Cluster {
                 ))),
                 (_, None) => Err(ApiError::bad_request(format!("container \"{cname}\" in pod \"{name}\" is terminated"))),
             },
-            None => Err(ApiError::bad_request(format!(
-                "container \"{cname}\" in pod \"{name}\" is waiting to start: ContainerCreating"
-            ))),
+            None => Err(ApiError::bad_request(format!("container \"{cname}\" in pod \"{name}\" is waiting to start: ContainerCreating"))),
         }
     }
 }

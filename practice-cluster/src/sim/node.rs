@@ -239,16 +239,7 @@ pub struct ContainerRuntime {
 impl ContainerRuntime {
     /// A container that has not started.
     pub fn new(name: String, init: bool) -> Self {
-        ContainerRuntime {
-            name,
-            init,
-            state: ContainerState::Waiting,
-            restart_count: 0,
-            last_exit: None,
-            previous_exit: None,
-            streak: 0,
-            ever_started: false,
-        }
+        ContainerRuntime { name, init, state: ContainerState::Waiting, restart_count: 0, last_exit: None, previous_exit: None, streak: 0, ever_started: false }
     }
 
     /// The running instance, if any.
@@ -345,11 +336,7 @@ impl PodRuntime {
 
     /// The apps listening in this pod, with their logs.
     pub fn listeners(&self) -> Vec<(App, Logs)> {
-        self.containers
-            .iter()
-            .filter_map(ContainerRuntime::instance)
-            .filter_map(|i| i.app.clone().map(|a| (a, i.logs.clone())))
-            .collect()
+        self.containers.iter().filter_map(ContainerRuntime::instance).filter_map(|i| i.app.clone().map(|a| (a, i.logs.clone()))).collect()
     }
 
     /// The container called `name`, init or app.

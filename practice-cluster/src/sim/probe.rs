@@ -76,11 +76,7 @@ pub(crate) fn attempt(kind: ProbeKind, probe: &Probe, s: &Subject<'_>) -> Result
             return Err(format!("Get \"{url}\": http: server gave HTTP response to HTTPS client"));
         }
         let status = app.serve("GET", &path).status;
-        return if (200..400).contains(&status) {
-            Ok(())
-        } else {
-            Err(format!("HTTP probe failed with statuscode: {status}"))
-        };
+        return if (200..400).contains(&status) { Ok(()) } else { Err(format!("HTTP probe failed with statuscode: {status}")) };
     }
     if let Some(t) = &probe.tcp_socket {
         let port = port_of(s.container, &t.port)?;
@@ -95,15 +91,7 @@ pub(crate) fn attempt(kind: ProbeKind, probe: &Probe, s: &Subject<'_>) -> Result
             return Err(format!("simulated failure ({} is set)", kind.fault_annotation()));
         }
         let argv = e.command.clone().unwrap_or_default();
-        let target = ExecTarget {
-            cluster: s.cluster,
-            pod: s.pod,
-            ip: s.ip,
-            mounts: s.mounts,
-            env: s.env,
-            cwd: s.cwd,
-            own: s.own.to_vec(),
-        };
+        let target = ExecTarget { cluster: s.cluster, pod: s.pod, ip: s.ip, mounts: s.mounts, env: s.env, cwd: s.cwd, own: s.own.to_vec() };
         let out = run_in(target, &argv, &[], Some(s.node));
         if out.exit_code == 0 {
             return Ok(());

@@ -56,11 +56,15 @@ fn lab_pod(c: &Cluster, name: &str, claim: &str, probes: Value) -> Arc<Pod> {
     if let (Some(e), Some(p)) = (extra.as_object_mut(), probes.as_object()) {
         e.extend(p.clone());
     }
-    create_pod(c, name, json!({
-        "hostname": name, "subdomain": "web",
-        "containers": [container(extra)],
-        "volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": claim}}],
-    }))
+    create_pod(
+        c,
+        name,
+        json!({
+            "hostname": name, "subdomain": "web",
+            "containers": [container(extra)],
+            "volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": claim}}],
+        }),
+    )
 }
 
 /// A PV and a claim bound to it, as the provisioner would leave them.
@@ -131,12 +135,7 @@ fn messages(c: &Cluster, reason: &str) -> Vec<String> {
 
 fn condition(c: &Cluster, name: &str, type_: &str) -> (String, Timestamp) {
     let p = pod(c, name);
-    let cond = p
-        .status
-        .as_ref()
-        .and_then(|s| s.conditions.as_ref())
-        .and_then(|cs| cs.iter().find(|c| c.type_ == type_).cloned())
-        .expect("condition");
+    let cond = p.status.as_ref().and_then(|s| s.conditions.as_ref()).and_then(|cs| cs.iter().find(|c| c.type_ == type_).cloned()).expect("condition");
     (cond.status, cond.last_transition_time.expect("transition time").0)
 }
 
@@ -416,13 +415,17 @@ fn unbound_claims_keep_the_pod_pending_until_bound() {
 #[test]
 fn init_containers_run_first_and_in_order() {
     let c = cluster();
-    create_pod(&c, "i", json!({
-        "initContainers": [
-            {"name": "one", "image": "busybox:1.36", "command": ["echo", "hello"]},
-            {"name": "two", "image": "busybox:1.36"},
-        ],
-        "containers": [container(json!({}))],
-    }));
+    create_pod(
+        &c,
+        "i",
+        json!({
+            "initContainers": [
+                {"name": "one", "image": "busybox:1.36", "command": ["echo", "hello"]},
+                {"name": "two", "image": "busybox:1.36"},
+            ],
+            "containers": [container(json!({}))],
+        }),
+    );
     assert_eq!(status(&c, "i"), "Init:0/2");
     assert_eq!(condition(&c, "i", "Initialized").0, "False");
     at(&c, 1.5);
@@ -441,10 +444,14 @@ fn init_containers_run_first_and_in_order() {
 #[test]
 fn a_failing_init_container_is_retried_with_back_off() {
     let c = cluster();
-    create_pod(&c, "bad", json!({
-        "initContainers": [{"name": "check", "image": "busybox:1.36", "command": ["cat", "/nope"]}],
-        "containers": [container(json!({}))],
-    }));
+    create_pod(
+        &c,
+        "bad",
+        json!({
+            "initContainers": [{"name": "check", "image": "busybox:1.36", "command": ["cat", "/nope"]}],
+            "containers": [container(json!({}))],
+        }),
+    );
     at(&c, 1.5);
     assert_eq!(status(&c, "bad"), "Init:Error", "shown until the kubelet notices");
     at(&c, 2.5);
@@ -480,10 +487,13 @@ fn exec_and_tcp_probes_report_what_the_real_kubelet_reports() {
     at(&c, 1.5);
     let mut got = messages(&c, "Unhealthy");
     got.sort();
-    assert_eq!(got, [
-        "Liveness probe failed: cat: can't open '/tmp/healthy': No such file or directory",
-        "Readiness probe failed: dial tcp 10.244.0.2:8001: connect: connection refused",
-    ]);
+    assert_eq!(
+        got,
+        [
+            "Liveness probe failed: cat: can't open '/tmp/healthy': No such file or directory",
+            "Readiness probe failed: dial tcp 10.244.0.2:8001: connect: connection refused",
+        ]
+    );
     assert_eq!(messages(&c, "Killing"), ["Container app failed liveness probe, will be restarted"]);
 }
 
@@ -603,11 +613,15 @@ fn an_endless_exec_or_probe_stops_and_the_cluster_goes_on() {
 #[test]
 fn a_failed_init_container_fails_a_pod_that_never_restarts() {
     let c = cluster();
-    create_pod(&c, "job", json!({
-        "restartPolicy": "Never",
-        "initContainers": [{"name": "check", "image": "busybox:1.36", "command": ["sh", "-c", "echo no volume >&2; exit 2"]}],
-        "containers": [container(json!({}))],
-    }));
+    create_pod(
+        &c,
+        "job",
+        json!({
+            "restartPolicy": "Never",
+            "initContainers": [{"name": "check", "image": "busybox:1.36", "command": ["sh", "-c", "echo no volume >&2; exit 2"]}],
+            "containers": [container(json!({}))],
+        }),
+    );
     at(&c, 1.5);
     let p = pod(&c, "job");
     assert_eq!(p.status.as_ref().and_then(|s| s.phase.as_deref()), Some("Failed"));

@@ -167,12 +167,7 @@ impl<K: Object> Collection<K> {
         let rv = self.shared.current_rv();
         let items = match namespace {
             None => inner.objects.values().map(|s| s.object.clone()).collect(),
-            Some(ns) => inner
-                .objects
-                .range((ns.to_owned(), String::new())..)
-                .take_while(|((n, _), _)| n == ns)
-                .map(|(_, s)| s.object.clone())
-                .collect(),
+            Some(ns) => inner.objects.range((ns.to_owned(), String::new())..).take_while(|((n, _), _)| n == ns).map(|(_, s)| s.object.clone()).collect(),
         };
         (items, rv)
     }
@@ -283,12 +278,7 @@ impl<K: Object> Collection<K> {
 
     /// Read-modify-write under the collection's lock: `change` edits a copy and says
     /// whether it changed anything; nothing is written (and no event sent) if not.
-    pub fn modify<E>(
-        &self,
-        namespace: &str,
-        name: &str,
-        change: impl FnOnce(&mut K) -> Result<bool, E>,
-    ) -> Result<Option<Arc<K>>, E>
+    pub fn modify<E>(&self, namespace: &str, name: &str, change: impl FnOnce(&mut K) -> Result<bool, E>) -> Result<Option<Arc<K>>, E>
     where
         E: From<StoreError>,
     {
@@ -397,10 +387,7 @@ mod tests {
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
     fn pod(ns: &str, name: &str) -> Pod {
-        Pod {
-            metadata: ObjectMeta { namespace: Some(ns.into()), name: Some(name.into()), ..Default::default() },
-            ..Default::default()
-        }
+        Pod { metadata: ObjectMeta { namespace: Some(ns.into()), name: Some(name.into()), ..Default::default() }, ..Default::default() }
     }
 
     fn collection(history: usize) -> Collection<Pod> {

@@ -14,9 +14,7 @@ use std::sync::{Arc, OnceLock};
 pub use collection::{Change, ChangeType, Collection, WatchStart};
 pub use dirty::{Dirty, Key};
 use k8s_openapi::api::apps::v1::{ControllerRevision, StatefulSet};
-use k8s_openapi::api::core::v1::{
-    Endpoints, Event, Namespace, Node, PersistentVolume, PersistentVolumeClaim, Pod, Service,
-};
+use k8s_openapi::api::core::v1::{Endpoints, Event, Namespace, Node, PersistentVolume, PersistentVolumeClaim, Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::storage::v1::StorageClass;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -31,26 +29,12 @@ pub fn kind_key<K: Object>() -> String {
 
 /// What a stored object must be: a typed Kubernetes resource with standard metadata.
 pub trait Object:
-    k8s_openapi::Resource
-    + k8s_openapi::Metadata<Ty = ObjectMeta>
-    + Clone
-    + serde::Serialize
-    + serde::de::DeserializeOwned
-    + Send
-    + Sync
-    + 'static
+    k8s_openapi::Resource + k8s_openapi::Metadata<Ty = ObjectMeta> + Clone + serde::Serialize + serde::de::DeserializeOwned + Send + Sync + 'static
 {
 }
 
 impl<K> Object for K where
-    K: k8s_openapi::Resource
-        + k8s_openapi::Metadata<Ty = ObjectMeta>
-        + Clone
-        + serde::Serialize
-        + serde::de::DeserializeOwned
-        + Send
-        + Sync
-        + 'static
+    K: k8s_openapi::Resource + k8s_openapi::Metadata<Ty = ObjectMeta> + Clone + serde::Serialize + serde::de::DeserializeOwned + Send + Sync + 'static
 {
 }
 

@@ -50,24 +50,14 @@ impl Lab {
     /// Runs kubectl, expecting success, and returns its stdout.
     pub fn ok(&self, args: &[&str]) -> String {
         let out = self.kubectl(args);
-        assert!(
-            out.status.success(),
-            "kubectl {args:?} failed: {}\n{}",
-            String::from_utf8_lossy(&out.stderr),
-            String::from_utf8_lossy(&out.stdout)
-        );
+        assert!(out.status.success(), "kubectl {args:?} failed: {}\n{}", String::from_utf8_lossy(&out.stderr), String::from_utf8_lossy(&out.stdout));
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
     /// Runs kubectl in the background while the clock moves `step` seconds at a time
     /// (each step after a short real pause), until it exits or `max_steps` pass.
     pub fn kubectl_while_advancing(&self, args: &[&str], step: f64, max_steps: usize) -> Output {
-        let child = self
-            .command(args)
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("spawn kubectl");
+        let child = self.command(args).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().expect("spawn kubectl");
         let handle = std::thread::spawn(move || child.wait_with_output());
         for _ in 0..max_steps {
             if handle.is_finished() {
@@ -81,11 +71,7 @@ impl Lab {
 
     /// Starts kubectl (e.g. a `-w` watch) in the background.
     pub fn spawn(&self, args: &[&str]) -> std::process::Child {
-        self.command(args)
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("spawn kubectl")
+        self.command(args).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().expect("spawn kubectl")
     }
 
     /// Visits `/` of a pod through the API server's pod proxy, as a browser would.

@@ -93,14 +93,17 @@ mod tests {
         let svc = service("None");
         let v = dns_view(Some(&svc), &slices(), "cluster.local");
         assert!(v.headless);
-        assert_eq!(rows(&v), [
-            ("web.default.svc.cluster.local", "A", "10.244.0.2", true),
-            ("web.default.svc.cluster.local", "A", "10.244.0.3", false),
-            ("web-0.web.default.svc.cluster.local", "A", "10.244.0.2", true),
-            ("web-1.web.default.svc.cluster.local", "A", "10.244.0.3", false),
-            ("_http._tcp.web.default.svc.cluster.local", "SRV", "0 100 8000 web-0.web.default.svc.cluster.local.", true),
-            ("_http._tcp.web.default.svc.cluster.local", "SRV", "0 50 8000 web-1.web.default.svc.cluster.local.", false),
-        ]);
+        assert_eq!(
+            rows(&v),
+            [
+                ("web.default.svc.cluster.local", "A", "10.244.0.2", true),
+                ("web.default.svc.cluster.local", "A", "10.244.0.3", false),
+                ("web-0.web.default.svc.cluster.local", "A", "10.244.0.2", true),
+                ("web-1.web.default.svc.cluster.local", "A", "10.244.0.3", false),
+                ("_http._tcp.web.default.svc.cluster.local", "SRV", "0 100 8000 web-0.web.default.svc.cluster.local.", true),
+                ("_http._tcp.web.default.svc.cluster.local", "SRV", "0 50 8000 web-1.web.default.svc.cluster.local.", false),
+            ]
+        );
         assert_eq!(v.records[3].pod.as_deref(), Some("web-1"));
         let published: Vec<&str> = v.records.iter().filter(|r| r.published).map(|r| r.name.as_str()).collect();
         assert_eq!(published, resolver(&svc), "the screen shows what the resolver answers");
@@ -111,12 +114,15 @@ mod tests {
         let svc = service("10.96.0.50");
         let v = dns_view(Some(&svc), &slices(), "cluster.local");
         assert!(!v.headless);
-        assert_eq!(rows(&v), [
-            ("web.default.svc.cluster.local", "A", "10.96.0.50", true),
-            ("_http._tcp.web.default.svc.cluster.local", "SRV", "0 100 80 web.default.svc.cluster.local.", true),
-            ("web-0.web.default.svc.cluster.local", "A", "10.244.0.2", true),
-            ("web-1.web.default.svc.cluster.local", "A", "10.244.0.3", false),
-        ]);
+        assert_eq!(
+            rows(&v),
+            [
+                ("web.default.svc.cluster.local", "A", "10.96.0.50", true),
+                ("_http._tcp.web.default.svc.cluster.local", "SRV", "0 100 80 web.default.svc.cluster.local.", true),
+                ("web-0.web.default.svc.cluster.local", "A", "10.244.0.2", true),
+                ("web-1.web.default.svc.cluster.local", "A", "10.244.0.3", false),
+            ]
+        );
         let published: Vec<&str> = v.records.iter().filter(|r| r.published).map(|r| r.name.as_str()).collect();
         assert_eq!(published, resolver(&svc));
     }

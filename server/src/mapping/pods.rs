@@ -130,9 +130,7 @@ pub fn pod_view(pod: &Pod, sts: &str, events: &[Arc<Event>], visits: Visits) -> 
         uid: pod.metadata.uid.clone().unwrap_or_default(),
         status: summary.status.clone(),
         ready: summary.ready_cell(),
-        is_ready: status
-            .and_then(|s| s.conditions.as_ref())
-            .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True")),
+        is_ready: status.and_then(|s| s.conditions.as_ref()).is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True")),
         restarts: summary.restarts,
         last_restart_at: summary.last_restart.map_or(0, Timestamp::as_second),
         created_at: unix(pod.metadata.creation_timestamp.as_ref()),
@@ -143,12 +141,7 @@ pub fn pod_view(pod: &Pod, sts: &str, events: &[Arc<Event>], visits: Visits) -> 
         grace_period_seconds: pod.metadata.deletion_timestamp.as_ref().map(|_| pod.metadata.deletion_grace_period_seconds.unwrap_or(30)),
         ip: status.and_then(|s| s.pod_ip.clone()).unwrap_or_default(),
         node: pod.spec.as_ref().and_then(|s| s.node_name.clone()).unwrap_or_default(),
-        revision: pod
-            .metadata
-            .labels
-            .as_ref()
-            .and_then(|l| l.get("controller-revision-hash").cloned())
-            .unwrap_or_default(),
+        revision: pod.metadata.labels.as_ref().and_then(|l| l.get("controller-revision-hash").cloned()).unwrap_or_default(),
         containers,
         events: pod_events(events),
         visits,
@@ -158,11 +151,7 @@ pub fn pod_view(pod: &Pod, sts: &str, events: &[Arc<Event>], visits: Visits) -> 
 }
 
 /// The practice cluster's fault annotations and what each one breaks.
-pub const FAULTS: [(&str, &str); 3] = [
-    ("readiness", "stslab.dev/fail-readiness"),
-    ("liveness", "stslab.dev/fail-liveness"),
-    ("app", "stslab.dev/crash"),
-];
+pub const FAULTS: [(&str, &str); 3] = [("readiness", "stslab.dev/fail-readiness"), ("liveness", "stslab.dev/fail-liveness"), ("app", "stslab.dev/crash")];
 
 /// The faults switched on for `pod` (an annotation with any value but `false`, as the
 /// practice cluster reads them).
@@ -204,10 +193,7 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(probe_action(&http), "http-get http://:http/healthz");
-        let exec = Probe {
-            exec: Some(ExecAction { command: Some(vec!["cat".into(), "/tmp/healthy".into()]) }),
-            ..Default::default()
-        };
+        let exec = Probe { exec: Some(ExecAction { command: Some(vec!["cat".into(), "/tmp/healthy".into()]) }), ..Default::default() };
         assert_eq!(probe_action(&exec), "exec [cat /tmp/healthy]");
         let tcp = Probe { tcp_socket: Some(TCPSocketAction { port: IntOrString::Int(8000), host: None }), ..Default::default() };
         assert_eq!(probe_action(&tcp), "tcp-socket :8000");

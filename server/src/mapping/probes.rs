@@ -83,11 +83,8 @@ impl<'a> Reported<'a> {
     /// liveness or startup probe (a `Killing` event during that instance).
     fn killed_by_probe(&self, t: &ContainerStateTerminated) -> Option<Kind> {
         let (started, finished) = (unix(t.started_at.as_ref()), unix(t.finished_at.as_ref()));
-        self.events
-            .iter()
-            .filter(|e| e.reason.as_deref() == Some("Killing"))
-            .filter(|e| (started..=finished + KILL_SLACK).contains(&last_seen(e)))
-            .find_map(|e| {
+        self.events.iter().filter(|e| e.reason.as_deref() == Some("Killing")).filter(|e| (started..=finished + KILL_SLACK).contains(&last_seen(e))).find_map(
+            |e| {
                 let m = e.message.as_deref().unwrap_or_default();
                 if m.contains("failed liveness probe") {
                     Some(Kind::Liveness)
@@ -96,7 +93,8 @@ impl<'a> Reported<'a> {
                 } else {
                     None
                 }
-            })
+            },
+        )
     }
 }
 
@@ -249,11 +247,7 @@ pub fn not_running(pod: &Pod, c: &Reported<'_>) -> Option<String> {
 /// `the app exited with code 1 (Error)`.
 fn exited(t: &ContainerStateTerminated) -> String {
     let reason = t.reason.as_deref().unwrap_or("Error");
-    if t.exit_code == 0 {
-        format!("the app finished with exit code 0 ({reason})")
-    } else {
-        format!("the app exited with code {} ({reason})", t.exit_code)
-    }
+    if t.exit_code == 0 { format!("the app finished with exit code 0 ({reason})") } else { format!("the app exited with code {} ({reason})", t.exit_code) }
 }
 
 /// An init container that failed, in words, if one did.
@@ -391,7 +385,10 @@ mod tests {
 
     #[test]
     fn a_failed_init_container_is_named_in_words() {
-        let mut p = pod(json!({"name": "app", "image": "lab", "imageID": "", "ready": false, "restartCount": 0, "state": {"waiting": {"reason": "PodInitializing"}}}), None);
+        let mut p = pod(
+            json!({"name": "app", "image": "lab", "imageID": "", "ready": false, "restartCount": 0, "state": {"waiting": {"reason": "PodInitializing"}}}),
+            None,
+        );
         if let Some(s) = p.status.as_mut() {
             s.init_container_statuses = Some(vec![
                 serde_json::from_value(json!({"name": "setup", "image": "busybox", "imageID": "", "ready": false, "restartCount": 0,
@@ -399,9 +396,6 @@ mod tests {
                 .expect("init status"),
             ]);
         }
-        assert_eq!(
-            pod_not_running(&p).as_deref(),
-            Some("init container setup exited with code 2; the app starts only after every init container succeeds")
-        );
+        assert_eq!(pod_not_running(&p).as_deref(), Some("init container setup exited with code 2; the app starts only after every init container succeeds"));
     }
 }

@@ -16,19 +16,9 @@ pub fn claim_ordinal(template: &str, sts: &str, claim: &str) -> Option<i32> {
 
 /// The claims made from `sts`'s templates, each with its volume and pod (if any),
 /// ordered by ordinal then name.
-pub fn claims(
-    sts: &StatefulSet,
-    claims: &[Arc<PersistentVolumeClaim>],
-    volumes: &[Arc<PersistentVolume>],
-    pods: &[Arc<Pod>],
-) -> Vec<ClaimView> {
+pub fn claims(sts: &StatefulSet, claims: &[Arc<PersistentVolumeClaim>], volumes: &[Arc<PersistentVolume>], pods: &[Arc<Pod>]) -> Vec<ClaimView> {
     let name = sts.metadata.name.as_deref().unwrap_or_default();
-    let templates: Vec<String> = sts
-        .spec
-        .iter()
-        .flat_map(|s| s.volume_claim_templates.iter().flatten())
-        .filter_map(|t| t.metadata.name.clone())
-        .collect();
+    let templates: Vec<String> = sts.spec.iter().flat_map(|s| s.volume_claim_templates.iter().flatten()).filter_map(|t| t.metadata.name.clone()).collect();
     let mut out: Vec<ClaimView> = claims
         .iter()
         .filter_map(|c| {
@@ -45,11 +35,7 @@ pub fn claims(
                 ordinal,
                 pod,
                 status: status.and_then(|s| s.phase.clone()).unwrap_or_else(|| "Pending".into()),
-                capacity: status
-                    .and_then(|s| s.capacity.as_ref())
-                    .and_then(|c| c.get("storage"))
-                    .map(|q| q.0.clone())
-                    .unwrap_or_default(),
+                capacity: status.and_then(|s| s.capacity.as_ref()).and_then(|c| c.get("storage")).map(|q| q.0.clone()).unwrap_or_default(),
                 access_modes: access_modes(status.and_then(|s| s.access_modes.as_deref()).unwrap_or_default()),
                 storage_class: spec.and_then(|s| s.storage_class_name.clone()).unwrap_or_default(),
                 uid: c.metadata.uid.clone().unwrap_or_default(),

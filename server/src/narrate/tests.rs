@@ -125,17 +125,20 @@ fn a_deleted_pod_comes_back_with_its_name_claim_and_count_and_a_new_ip() {
         s(vec![web0.clone(), running], true, Some(("10.244.0.9", false))),
         s(vec![web0.clone(), ready], true, Some(("10.244.0.9", true))),
     ]);
-    assert_eq!(texts(&told), [
-        "web-1 was deleted: it is Terminating, with 30 s (its grace period) to stop before it is killed.",
-        "web-1 left Service web's endpoints as it shuts down; DNS no longer answers its name.",
-        "web-1 (UID aaaaaaaa) has stopped and is gone. The StatefulSet wants 2 replicas, so its controller creates web-1 again.",
-        "The StatefulSet controller re-created web-1 with the same name: a new pod (UID bbbbbbbb, was aaaaaaaa) with the same identity.",
-        "web-1 mounted the same claim data-web-1 (UID c1c1c1c1, unchanged): same volume, same files.",
-        "web-1's IP changed: 10.244.0.6 → 10.244.0.9. Its DNS name web-1.web.default.svc.cluster.local stays the same and will point to the new IP.",
-        "web-1 is Ready again (1/1).",
-        "web-1's count is still 5: it is kept in a file on the claim's volume, not in the pod.",
-        "web-1 is in Service web's endpoints, so DNS answers web-1.web.default.svc.cluster.local with 10.244.0.9.",
-    ]);
+    assert_eq!(
+        texts(&told),
+        [
+            "web-1 was deleted: it is Terminating, with 30 s (its grace period) to stop before it is killed.",
+            "web-1 left Service web's endpoints as it shuts down; DNS no longer answers its name.",
+            "web-1 (UID aaaaaaaa) has stopped and is gone. The StatefulSet wants 2 replicas, so its controller creates web-1 again.",
+            "The StatefulSet controller re-created web-1 with the same name: a new pod (UID bbbbbbbb, was aaaaaaaa) with the same identity.",
+            "web-1 mounted the same claim data-web-1 (UID c1c1c1c1, unchanged): same volume, same files.",
+            "web-1's IP changed: 10.244.0.6 → 10.244.0.9. Its DNS name web-1.web.default.svc.cluster.local stays the same and will point to the new IP.",
+            "web-1 is Ready again (1/1).",
+            "web-1's count is still 5: it is kept in a file on the claim's volume, not in the pod.",
+            "web-1 is in Service web's endpoints, so DNS answers web-1.web.default.svc.cluster.local with 10.244.0.9.",
+        ]
+    );
     assert_eq!(told[0].1, "kubectl get pod web-1");
     assert_eq!(told[4].1, "kubectl get pvc data-web-1 -o custom-columns=NAME:.metadata.name,UID:.metadata.uid,VOLUME:.spec.volumeName");
     assert_eq!(told[5].1, "kubectl get pod web-1 -o wide");
@@ -160,16 +163,19 @@ fn a_readiness_failure_withdraws_the_dns_record_and_healing_brings_it_back() {
         s(web0(failing(3), false)),
         s(web0(ProbeState::Passing, true)),
     ]);
-    assert_eq!(texts(&told), [
-        "web-0's readiness probe failed (1/3): HTTP probe failed with statuscode: 500. At 3 in a row the pod stops being Ready.",
-        "web-0's readiness probe failed (2/3): HTTP probe failed with statuscode: 500. At 3 in a row the pod stops being Ready.",
-        "web-0's readiness probe failed (3/3): HTTP probe failed with statuscode: 500. At the threshold, so the pod is not Ready.",
-        "web-0 is no longer Ready (READY 0/1): its readiness probe failed 3 times in a row.",
-        "web-0 was taken out of Service web's endpoints because it is not Ready.",
-        "DNS withdrew web-0.web.default.svc.cluster.local: looking it up now answers NXDOMAIN, and web no longer lists web-0's IP.",
-        "web-0 is Ready again (1/1): its probes pass.",
-        "web-0 is in Service web's endpoints, so DNS answers web-0.web.default.svc.cluster.local with 10.244.0.5.",
-    ]);
+    assert_eq!(
+        texts(&told),
+        [
+            "web-0's readiness probe failed (1/3): HTTP probe failed with statuscode: 500. At 3 in a row the pod stops being Ready.",
+            "web-0's readiness probe failed (2/3): HTTP probe failed with statuscode: 500. At 3 in a row the pod stops being Ready.",
+            "web-0's readiness probe failed (3/3): HTTP probe failed with statuscode: 500. At the threshold, so the pod is not Ready.",
+            "web-0 is no longer Ready (READY 0/1): its readiness probe failed 3 times in a row.",
+            "web-0 was taken out of Service web's endpoints because it is not Ready.",
+            "DNS withdrew web-0.web.default.svc.cluster.local: looking it up now answers NXDOMAIN, and web no longer lists web-0's IP.",
+            "web-0 is Ready again (1/1): its probes pass.",
+            "web-0 is in Service web's endpoints, so DNS answers web-0.web.default.svc.cluster.local with 10.244.0.5.",
+        ]
+    );
     assert_eq!(told[4].1, "kubectl get endpointslices -l kubernetes.io/service-name=web");
     assert_eq!(told[5].1, "kubectl exec web-1 -- nslookup web-0.web.default.svc.cluster.local");
 }
@@ -183,12 +189,15 @@ fn a_record_withheld_before_the_pod_shows_not_ready_is_told_after_it() {
     };
     // The EndpointSlice watch delivers first; the pod's Ready=False and last event later.
     let told = tell(&[s(web0.clone(), true), s(web0.clone(), false), s(with_probe(not_ready(web0.clone()), "readiness", failing(2)), false)]);
-    assert_eq!(texts(&told), [
-        "web-0's readiness probe failed (2/3): HTTP probe failed with statuscode: 500. At 3 in a row the pod stops being Ready.",
-        "web-0 is no longer Ready (READY 0/1): its readiness probe failed 3 times in a row.",
-        "web-0 was taken out of Service web's endpoints because it is not Ready.",
-        "DNS withdrew web-0.web.default.svc.cluster.local: looking it up now answers NXDOMAIN, and web no longer lists web-0's IP.",
-    ]);
+    assert_eq!(
+        texts(&told),
+        [
+            "web-0's readiness probe failed (2/3): HTTP probe failed with statuscode: 500. At 3 in a row the pod stops being Ready.",
+            "web-0 is no longer Ready (READY 0/1): its readiness probe failed 3 times in a row.",
+            "web-0 was taken out of Service web's endpoints because it is not Ready.",
+            "DNS withdrew web-0.web.default.svc.cluster.local: looking it up now answers NXDOMAIN, and web no longer lists web-0's IP.",
+        ]
+    );
 }
 
 #[test]
@@ -203,11 +212,14 @@ fn a_liveness_failure_restarts_the_container_and_a_crash_is_told_as_a_crash() {
     let s = |p: PodView| snap(sts(1, "OrderedReady"), vec![p], vec![], DnsView::default());
     let told = tell(&[s(liveness(ProbeState::Passing)), s(liveness(failing(1))), s(liveness(failing(2))), s(restarted), s(crashed)]);
     let texts = texts(&told);
-    assert_eq!(texts[..3], [
-        "web-0's liveness probe failed (1/3): HTTP probe failed with statuscode: 500. At 3 in a row the kubelet restarts the container.",
-        "web-0's liveness probe failed (2/3): HTTP probe failed with statuscode: 500. At 3 in a row the kubelet restarts the container.",
-        "The kubelet restarted web-0's container app because its liveness probe kept failing (restart 1). Same pod: same name, IP and claim.",
-    ]);
+    assert_eq!(
+        texts[..3],
+        [
+            "web-0's liveness probe failed (1/3): HTTP probe failed with statuscode: 500. At 3 in a row the kubelet restarts the container.",
+            "web-0's liveness probe failed (2/3): HTTP probe failed with statuscode: 500. At 3 in a row the kubelet restarts the container.",
+            "The kubelet restarted web-0's container app because its liveness probe kept failing (restart 1). Same pod: same name, IP and claim.",
+        ]
+    );
     assert!(texts.contains(&"web-0's app exited with code 1 (Error): a crash, not a probe. The kubelet will start it again."), "{texts:#?}");
     assert!(texts.contains(&"web-0 is in CrashLoopBackOff: the kubelet waits longer before each restart (10 s, 20 s, 40 s … up to 5 min)."), "{texts:#?}");
     assert!(!texts.iter().any(|t| t.contains("liveness probe failed (3/3)")), "a crash is not a liveness failure: {texts:#?}");
@@ -225,16 +237,22 @@ fn scaling_says_which_ordinal_waits_for_which_under_each_policy() {
         s(3, "OrderedReady", vec![web0.clone(), pod(1, "u1", "10.244.0.6", 0)]),
         s(3, "OrderedReady", vec![web0.clone(), pod(1, "u1", "10.244.0.6", 0), new(2)]),
     ]);
-    assert_eq!(texts(&told), [
-        "web was scaled from 1 to 3 replicas. Under OrderedReady, web-1 comes first and each next ordinal waits until the one before is Ready.",
-        "The StatefulSet controller created web-1 (ordinal 1). Under OrderedReady, web-2 waits until web-1 is Ready.",
-        "web-1 is Ready (1/1). Under OrderedReady that lets the controller create web-2.",
-        "The StatefulSet controller created web-2 (ordinal 2).",
-    ]);
+    assert_eq!(
+        texts(&told),
+        [
+            "web was scaled from 1 to 3 replicas. Under OrderedReady, web-1 comes first and each next ordinal waits until the one before is Ready.",
+            "The StatefulSet controller created web-1 (ordinal 1). Under OrderedReady, web-2 waits until web-1 is Ready.",
+            "web-1 is Ready (1/1). Under OrderedReady that lets the controller create web-2.",
+            "The StatefulSet controller created web-2 (ordinal 2).",
+        ]
+    );
     let told = tell(&[s(1, "Parallel", vec![web0.clone()]), s(3, "Parallel", vec![web0.clone()]), s(3, "Parallel", vec![web0.clone()])]);
     assert_eq!(texts(&told), ["web was scaled from 1 to 3 replicas. Under Parallel, web-1, web-2 are created at once."]);
     let told = tell(&[s(3, "OrderedReady", vec![web0.clone(), new(1), new(2)]), s(1, "OrderedReady", vec![web0.clone(), new(1), new(2)])]);
-    assert_eq!(texts(&told), ["web was scaled from 3 to 1 replicas. Under OrderedReady, they go from the highest ordinal down, one at a time: web-2, then web-1."]);
+    assert_eq!(
+        texts(&told),
+        ["web was scaled from 3 to 1 replicas. Under OrderedReady, they go from the highest ordinal down, one at a time: web-2, then web-1."]
+    );
 }
 
 #[test]
@@ -259,8 +277,11 @@ fn a_policy_switch_is_told_across_the_moment_the_statefulset_is_gone() {
         s.uid = "sts-uid-2".into();
     }
     let told = tell(&[before, gone, after]);
-    assert_eq!(texts(&told), [
-        "web was deleted with --cascade=orphan and created again, switching podManagementPolicy from OrderedReady to Parallel. Its pods were adopted, not restarted: the policy only matters for scaling.",
-    ]);
+    assert_eq!(
+        texts(&told),
+        [
+            "web was deleted with --cascade=orphan and created again, switching podManagementPolicy from OrderedReady to Parallel. Its pods were adopted, not restarted: the policy only matters for scaling.",
+        ]
+    );
     assert_eq!(told[0].1, "kubectl get statefulset web -o jsonpath={.spec.podManagementPolicy}");
 }

@@ -9,12 +9,7 @@ pub(super) enum Part {
     /// Quoted or escaped text: taken as is.
     Quoted(String),
     /// `$NAME` or `${NAME...}`.
-    Param {
-        name: String,
-        op: ParamOp,
-        arg: String,
-        quoted: bool,
-    },
+    Param { name: String, op: ParamOp, arg: String, quoted: bool },
     /// `$(...)` or `` `...` ``.
     Command { script: String, quoted: bool },
     /// `$((...))`.
@@ -122,10 +117,7 @@ const UNTERMINATED: &str = "syntax error: unterminated quoted string";
 
 impl Lexer {
     pub(super) fn new(text: &str) -> Lexer {
-        Lexer {
-            chars: text.chars().collect(),
-            pos: 0,
-        }
+        Lexer { chars: text.chars().collect(), pos: 0 }
     }
 
     fn peek(&self) -> Option<char> {
@@ -186,12 +178,7 @@ impl Lexer {
                     toks.push(Tok::Op(Op::RParen));
                 }
                 '<' | '>' => toks.push(self.redirect(None)?),
-                _ => match self.word(&|c| {
-                    matches!(
-                        c,
-                        ' ' | '\t' | '\r' | '\n' | ';' | '&' | '|' | '(' | ')' | '<' | '>'
-                    )
-                })? {
+                _ => match self.word(&|c| matches!(c, ' ' | '\t' | '\r' | '\n' | ';' | '&' | '|' | '(' | ')' | '<' | '>'))? {
                     Lexed::Word(word) => toks.push(Tok::Word(word)),
                     Lexed::Fd(fd) => toks.push(self.redirect(Some(fd))?),
                 },
@@ -289,10 +276,7 @@ impl Lexer {
                 '`' => {
                     flush(&mut parts, &mut lit);
                     let script = self.backquoted()?;
-                    parts.push(Part::Command {
-                        script,
-                        quoted: false,
-                    });
+                    parts.push(Part::Command { script, quoted: false });
                 }
                 other => {
                     lit.push(other);
@@ -347,10 +331,7 @@ impl Lexer {
                 '`' => {
                     flush(&mut parts, &mut text);
                     let script = self.backquoted()?;
-                    parts.push(Part::Command {
-                        script,
-                        quoted: true,
-                    });
+                    parts.push(Part::Command { script, quoted: true });
                 }
                 other => {
                     text.push(other);
@@ -429,11 +410,7 @@ impl Lexer {
     }
 
     fn slice(&self, from: usize, to: usize) -> String {
-        self.chars
-            .get(from..to)
-            .unwrap_or_default()
-            .iter()
-            .collect()
+        self.chars.get(from..to).unwrap_or_default().iter().collect()
     }
 
     /// Lexes a `$` expansion at the cursor, or `None` for a literal `$`.
@@ -486,23 +463,11 @@ impl Lexer {
                     }
                 }
                 self.pos = i;
-                Ok(Some(Part::Param {
-                    name,
-                    op: ParamOp::Plain,
-                    arg: String::new(),
-                    quoted,
-                }))
+                Ok(Some(Part::Param { name, op: ParamOp::Plain, arg: String::new(), quoted }))
             }
-            Some(c)
-                if c.is_ascii_digit() || matches!(c, '?' | '#' | '@' | '*') =>
-            {
+            Some(c) if c.is_ascii_digit() || matches!(c, '?' | '#' | '@' | '*') => {
                 self.pos = start + 2;
-                Ok(Some(Part::Param {
-                    name: c.to_string(),
-                    op: ParamOp::Plain,
-                    arg: String::new(),
-                    quoted,
-                }))
+                Ok(Some(Part::Param { name: c.to_string(), op: ParamOp::Plain, arg: String::new(), quoted }))
             }
             _ => {
                 self.pos = start + 1;
@@ -516,9 +481,7 @@ impl Lexer {
 fn parse_braced(inner: &str, quoted: bool) -> Result<Part, String> {
     const BAD: &str = "syntax error: bad substitution";
     let name_len = match inner.chars().next() {
-        Some(c) if c.is_ascii_alphabetic() || c == '_' => {
-            inner.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(inner.len())
-        }
+        Some(c) if c.is_ascii_alphabetic() || c == '_' => inner.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(inner.len()),
         Some(c) if c.is_ascii_digit() => inner.find(|c: char| !c.is_ascii_digit()).unwrap_or(inner.len()),
         Some('?' | '#' | '@' | '*') => 1,
         _ => return Err(BAD.to_string()),

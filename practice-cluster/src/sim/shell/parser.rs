@@ -15,39 +15,16 @@ pub(super) struct Redir {
 /// A parsed command.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Node {
-    Simple {
-        assigns: Vec<(String, Word)>,
-        words: Vec<Word>,
-        redirs: Vec<Redir>,
-    },
-    Pipeline {
-        negate: bool,
-        stages: Vec<Node>,
-    },
-    AndOr {
-        first: Box<Node>,
-        rest: Vec<(bool, Node)>,
-    },
+    Simple { assigns: Vec<(String, Word)>, words: Vec<Word>, redirs: Vec<Redir> },
+    Pipeline { negate: bool, stages: Vec<Node> },
+    AndOr { first: Box<Node>, rest: Vec<(bool, Node)> },
     List(Vec<Node>),
-    If {
-        branches: Vec<(Node, Node)>,
-        otherwise: Option<Box<Node>>,
-    },
-    For {
-        var: String,
-        items: Option<Vec<Word>>,
-        body: Box<Node>,
-    },
-    While {
-        cond: Box<Node>,
-        body: Box<Node>,
-    },
+    If { branches: Vec<(Node, Node)>, otherwise: Option<Box<Node>> },
+    For { var: String, items: Option<Vec<Word>>, body: Box<Node> },
+    While { cond: Box<Node>, body: Box<Node> },
     Group(Box<Node>),
     Subshell(Box<Node>),
-    Redirected {
-        node: Box<Node>,
-        redirs: Vec<Redir>,
-    },
+    Redirected { node: Box<Node>, redirs: Vec<Redir> },
 }
 
 /// Recursive descent over the tokens, with a depth bound.
@@ -57,24 +34,15 @@ struct Parser {
     depth: usize,
 }
 
-const RESERVED: &[&str] = &[
-    "then", "else", "elif", "fi", "do", "done", "}", "in", "esac",
-];
+const RESERVED: &[&str] = &["then", "else", "elif", "fi", "do", "done", "}", "in", "esac"];
 
 /// Parses a whole script.
 pub(super) fn parse_script(text: &str) -> Result<Node, String> {
     let toks = Lexer::new(text).tokens()?;
-    let mut parser = Parser {
-        toks,
-        pos: 0,
-        depth: 0,
-    };
+    let mut parser = Parser { toks, pos: 0, depth: 0 };
     let list = parser.list(&[])?;
     if parser.pos < parser.toks.len() {
-        return Err(format!(
-            "syntax error: unexpected {}",
-            describe(parser.toks.get(parser.pos))
-        ));
+        return Err(format!("syntax error: unexpected {}", describe(parser.toks.get(parser.pos))));
     }
     Ok(list)
 }
@@ -107,9 +75,7 @@ impl Parser {
             return Ok(());
         }
         if self.peek().is_none() {
-            return Err(format!(
-                "syntax error: unexpected end of file (expecting \"{keyword}\")"
-            ));
+            return Err(format!("syntax error: unexpected end of file (expecting \"{keyword}\")"));
         }
         Err(self.unexpected())
     }
@@ -137,10 +103,7 @@ impl Parser {
         let list = self.list(stops)?;
         if matches!(&list, Node::List(items) if items.is_empty()) {
             if self.peek().is_none() {
-                return Err(format!(
-                    "syntax error: unexpected end of file (expecting \"{}\")",
-                    stops.first().copied().unwrap_or("done")
-                ));
+                return Err(format!("syntax error: unexpected end of file (expecting \"{}\")", stops.first().copied().unwrap_or("done")));
             }
             return Err(self.unexpected());
         }
@@ -160,14 +123,7 @@ impl Parser {
             self.skip_newlines();
             rest.push((is_and, self.pipeline()?));
         }
-        if rest.is_empty() {
-            Ok(first)
-        } else {
-            Ok(Node::AndOr {
-                first: Box::new(first),
-                rest,
-            })
-        }
+        if rest.is_empty() { Ok(first) } else { Ok(Node::AndOr { first: Box::new(first), rest }) }
     }
 
     fn pipeline(&mut self) -> Result<Node, String> {
@@ -204,9 +160,7 @@ impl Parser {
                 let body = self.body(&[])?;
                 if self.peek() != Some(&Tok::Op(Op::RParen)) {
                     if self.peek().is_none() {
-                        return Err(
-                            "syntax error: unexpected end of file (expecting \")\")".to_string()
-                        );
+                        return Err("syntax error: unexpected end of file (expecting \")\")".to_string());
                     }
                     return Err(self.unexpected());
                 }
@@ -223,10 +177,7 @@ impl Parser {
                     self.expect("do")?;
                     let body = self.body(&["done"])?;
                     self.expect("done")?;
-                    Node::While {
-                        cond: Box::new(cond),
-                        body: Box::new(body),
-                    }
+                    Node::While { cond: Box::new(cond), body: Box::new(body) }
                 }
                 Some("{") => {
                     self.pos += 1;
@@ -245,14 +196,7 @@ impl Parser {
         while let Some(Tok::Redir { .. }) = self.peek() {
             redirs.push(self.redirect()?);
         }
-        if redirs.is_empty() {
-            Ok(compound)
-        } else {
-            Ok(Node::Redirected {
-                node: Box::new(compound),
-                redirs,
-            })
-        }
+        if redirs.is_empty() { Ok(compound) } else { Ok(Node::Redirected { node: Box::new(compound), redirs }) }
     }
 
     fn redirect(&mut self) -> Result<Redir, String> {
@@ -293,11 +237,7 @@ impl Parser {
         if assigns.is_empty() && words.is_empty() && redirs.is_empty() {
             return Err(self.unexpected());
         }
-        Ok(Node::Simple {
-            assigns,
-            words,
-            redirs,
-        })
+        Ok(Node::Simple { assigns, words, redirs })
     }
 
     fn if_clause(&mut self) -> Result<Node, String> {
@@ -329,10 +269,7 @@ impl Parser {
                 }
             }
         }
-        Ok(Node::If {
-            branches,
-            otherwise,
-        })
+        Ok(Node::If { branches, otherwise })
     }
 
     fn for_clause(&mut self) -> Result<Node, String> {
@@ -360,11 +297,7 @@ impl Parser {
         self.expect("do")?;
         let body = self.body(&["done"])?;
         self.expect("done")?;
-        Ok(Node::For {
-            var,
-            items,
-            body: Box::new(body),
-        })
+        Ok(Node::For { var, items, body: Box::new(body) })
     }
 }
 

@@ -169,11 +169,7 @@ pub(super) fn trim_pattern(value: &str, pattern: &str, suffix: bool, longest: bo
         bounds.reverse();
     }
     for i in bounds {
-        let (matched, rest) = if suffix {
-            (value.get(i..), value.get(..i))
-        } else {
-            (value.get(..i), value.get(i..))
-        };
+        let (matched, rest) = if suffix { (value.get(i..), value.get(..i)) } else { (value.get(..i), value.get(i..)) };
         if glob_match(pattern, matched.unwrap_or_default(), budget)? {
             return Ok(rest.unwrap_or_default().to_string());
         }

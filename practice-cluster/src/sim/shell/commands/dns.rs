@@ -9,34 +9,18 @@ use crate::sim::shell::{Call, ExecOutput};
 
 /// `hostname [-sfdi]`
 pub(super) fn hostname(args: &[String], call: &Call) -> ExecOutput {
-    let opts = opts_or_return!(getopt(
-        "hostname",
-        args,
-        "sfdi",
-        "F",
-        &[("fqdn", 'f', false), ("short", 's', false)]
-    ));
+    let opts = opts_or_return!(getopt("hostname", args, "sfdi", "F", &[("fqdn", 'f', false), ("short", 's', false)]));
     if !opts.operands.is_empty() || opts.has('F') {
         return ExecOutput::fail(1, "hostname: sethostname: Operation not permitted\n");
     }
     let name = call.ctx.hostname;
     let hosts = hosts_entries(call);
-    let mine = hosts
-        .iter()
-        .find(|(_, names)| names.iter().any(|n| n == name));
+    let mine = hosts.iter().find(|(_, names)| names.iter().any(|n| n == name));
     let text = if opts.has('s') {
         name.split('.').next().unwrap_or(name).to_string()
     } else if opts.has('f') || opts.has('d') {
-        let fqdn = mine
-            .and_then(|(_, names)| names.first().cloned())
-            .unwrap_or_else(|| name.to_string());
-        if opts.has('d') {
-            fqdn.split_once('.')
-                .map(|(_, d)| d.to_string())
-                .unwrap_or_default()
-        } else {
-            fqdn
-        }
+        let fqdn = mine.and_then(|(_, names)| names.first().cloned()).unwrap_or_else(|| name.to_string());
+        if opts.has('d') { fqdn.split_once('.').map(|(_, d)| d.to_string()).unwrap_or_default() } else { fqdn }
     } else if opts.has('i') {
         match mine {
             Some((ip, _)) => ip.to_string(),
@@ -86,10 +70,7 @@ pub(super) fn resolve_host(call: &Call, host: &str) -> Option<Ipv4Addr> {
     if host.eq_ignore_ascii_case("localhost") {
         return Some(Ipv4Addr::LOCALHOST);
     }
-    if let Some((ip, _)) = hosts_entries(call)
-        .into_iter()
-        .find(|(_, names)| names.iter().any(|n| n.eq_ignore_ascii_case(host)))
-    {
+    if let Some((ip, _)) = hosts_entries(call).into_iter().find(|(_, names)| names.iter().any(|n| n.eq_ignore_ascii_case(host))) {
         return Some(ip);
     }
     let (name, search) = query(host, call.ctx.search);
@@ -105,42 +86,20 @@ pub(super) fn nslookup(args: &[String], call: &Call) -> ExecOutput {
     let Some(name) = operands.first() else {
         return usage("nslookup [-type=QUERY_TYPE] [-debug] HOST [DNS_SERVER]");
     };
-    let server = operands
-        .get(1)
-        .and_then(|s| s.parse::<Ipv4Addr>().ok())
-        .unwrap_or_else(|| call.ctx.resolver.nameserver());
+    let server = operands.get(1).and_then(|s| s.parse::<Ipv4Addr>().ok()).unwrap_or_else(|| call.ctx.resolver.nameserver());
     let mut text = format!("Server:\t\t{server}\nAddress:\t{server}:53\n\n");
     if let Ok(ip) = name.parse::<Ipv4Addr>() {
         let [a, b, c, d] = ip.octets();
-        let _ = write!(
-            text,
-            "** server can't find {d}.{c}.{b}.{a}.in-addr.arpa: NXDOMAIN\n\n"
-        );
-        return ExecOutput {
-            stdout: text.into_bytes(),
-            stderr: Vec::new(),
-            exit_code: 1,
-        };
+        let _ = write!(text, "** server can't find {d}.{c}.{b}.{a}.in-addr.arpa: NXDOMAIN\n\n");
+        return ExecOutput { stdout: text.into_bytes(), stderr: Vec::new(), exit_code: 1 };
     }
     let (qname, search) = query(name, call.ctx.search);
-    let addresses = if qname.is_empty() {
-        Vec::new()
-    } else {
-        call.ctx.resolver.lookup(qname, search)
-    };
+    let addresses = if qname.is_empty() { Vec::new() } else { call.ctx.resolver.lookup(qname, search) };
     if addresses.is_empty() {
         let _ = write!(text, "** server can't find {name}: NXDOMAIN\n\n");
-        return ExecOutput {
-            stdout: text.into_bytes(),
-            stderr: Vec::new(),
-            exit_code: 1,
-        };
+        return ExecOutput { stdout: text.into_bytes(), stderr: Vec::new(), exit_code: 1 };
     }
-    let fqdn = call
-        .ctx
-        .resolver
-        .fqdn(qname, search)
-        .unwrap_or_else(|| qname.to_string());
+    let fqdn = call.ctx.resolver.fqdn(qname, search).unwrap_or_else(|| qname.to_string());
     for ip in addresses {
         let _ = writeln!(text, "Name:\t{fqdn}\nAddress: {ip}");
     }
@@ -151,19 +110,11 @@ pub(super) fn nslookup(args: &[String], call: &Call) -> ExecOutput {
 /// `getent hosts|ahosts|ahostsv4 [NAME]...`: `/etc/hosts`, then the cluster DNS.
 pub(super) fn getent(args: &[String], call: &Call) -> ExecOutput {
     let Some((database, keys)) = args.split_first() else {
-        return ExecOutput::fail(
-            1,
-            "Usage: getent [OPTION...] database [key ...]\nTry `getent --help' or `getent --usage' for more information.\n",
-        );
+        return ExecOutput::fail(1, "Usage: getent [OPTION...] database [key ...]\nTry `getent --help' or `getent --usage' for more information.\n");
     };
     let ahosts = matches!(database.as_str(), "ahosts" | "ahostsv4");
     if database != "hosts" && !ahosts {
-        return ExecOutput::fail(
-            1,
-            &format!(
-                "Unknown database: {database}\nTry `getent --help' or `getent --usage' for more information.\n"
-            ),
-        );
+        return ExecOutput::fail(1, &format!("Unknown database: {database}\nTry `getent --help' or `getent --usage' for more information.\n"));
     }
     let hosts = hosts_entries(call);
     let mut text = String::new();
@@ -192,10 +143,7 @@ pub(super) fn getent(args: &[String], call: &Call) -> ExecOutput {
             }
             continue;
         }
-        if let Some((ip, names)) = hosts
-            .iter()
-            .find(|(_, names)| names.iter().any(|n| n.eq_ignore_ascii_case(key)))
-        {
+        if let Some((ip, names)) = hosts.iter().find(|(_, names)| names.iter().any(|n| n.eq_ignore_ascii_case(key))) {
             line(&mut text, *ip, &names.join(" "));
             continue;
         }
@@ -204,20 +152,12 @@ pub(super) fn getent(args: &[String], call: &Call) -> ExecOutput {
             continue;
         }
         let (name, search) = query(key, call.ctx.search);
-        let addresses = if name.is_empty() {
-            Vec::new()
-        } else {
-            call.ctx.resolver.lookup(name, search)
-        };
+        let addresses = if name.is_empty() { Vec::new() } else { call.ctx.resolver.lookup(name, search) };
         if addresses.is_empty() {
             exit_code = 2;
             continue;
         }
-        let fqdn = call
-            .ctx
-            .resolver
-            .fqdn(name, search)
-            .unwrap_or_else(|| name.to_string());
+        let fqdn = call.ctx.resolver.fqdn(name, search).unwrap_or_else(|| name.to_string());
         if ahosts {
             for ip in &addresses {
                 let ip = ip.to_string();
@@ -231,9 +171,5 @@ pub(super) fn getent(args: &[String], call: &Call) -> ExecOutput {
             }
         }
     }
-    ExecOutput {
-        stdout: text.into_bytes(),
-        stderr: Vec::new(),
-        exit_code,
-    }
+    ExecOutput { stdout: text.into_bytes(), stderr: Vec::new(), exit_code }
 }

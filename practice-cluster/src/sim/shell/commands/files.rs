@@ -12,11 +12,7 @@ pub(super) fn cat(args: &[String], call: &Call) -> ExecOutput {
     let number = opts.has('n') || opts.has('b');
     let mut out = ExecOutput::default();
     let mut data = Vec::new();
-    let files = if opts.operands.is_empty() {
-        vec!["-".to_string()]
-    } else {
-        opts.operands.clone()
-    };
+    let files = if opts.operands.is_empty() { vec!["-".to_string()] } else { opts.operands.clone() };
     for file in &files {
         if file == "-" {
             data.extend_from_slice(call.stdin);
@@ -54,13 +50,7 @@ pub(super) fn cat(args: &[String], call: &Call) -> ExecOutput {
 }
 
 pub(super) fn ls(args: &[String], call: &Call) -> ExecOutput {
-    let opts = opts_or_return!(getopt(
-        "ls",
-        args,
-        "aAl1dhrFpC",
-        "",
-        &[("all", 'a', false), ("almost-all", 'A', false)]
-    ));
+    let opts = opts_or_return!(getopt("ls", args, "aAl1dhrFpC", "", &[("all", 'a', false), ("almost-all", 'A', false)]));
     let long = opts.has('l');
     let human = opts.has('h');
     let all = opts.has('a');
@@ -69,19 +59,11 @@ pub(super) fn ls(args: &[String], call: &Call) -> ExecOutput {
     let reverse = opts.has('r');
     let classify = opts.has('F') || opts.has('p');
     let mut out = ExecOutput::default();
-    let operands = if opts.operands.is_empty() {
-        vec![".".to_string()]
-    } else {
-        opts.operands.clone()
-    };
+    let operands = if opts.operands.is_empty() { vec![".".to_string()] } else { opts.operands.clone() };
     let mut files: Vec<(String, Entry)> = Vec::new();
     let mut dirs: Vec<(String, Entry)> = Vec::new();
     for operand in &operands {
-        let stat = if operand.is_empty() {
-            Err(FsError::NotFound)
-        } else {
-            call.fs().stat(&call.path(operand))
-        };
+        let stat = if operand.is_empty() { Err(FsError::NotFound) } else { call.fs().stat(&call.path(operand)) };
         match stat {
             Ok(entry) if entry.is_dir && !dir_itself => dirs.push((operand.clone(), entry)),
             Ok(entry) => files.push((operand.clone(), entry)),
@@ -99,11 +81,7 @@ pub(super) fn ls(args: &[String], call: &Call) -> ExecOutput {
     }
     let line = |name: &str, entry: &Entry| -> String {
         let suffix = if classify && entry.is_dir { "/" } else { "" };
-        if long {
-            long_line(entry, &format!("{name}{suffix}"), human)
-        } else {
-            format!("{name}{suffix}\n")
-        }
+        if long { long_line(entry, &format!("{name}{suffix}"), human) } else { format!("{name}{suffix}\n") }
     };
     let mut text = String::new();
     for (name, entry) in &files {
@@ -159,17 +137,9 @@ pub(super) fn ls(args: &[String], call: &Call) -> ExecOutput {
 
 /// One `ls -l` line, busybox layout.
 fn long_line(entry: &Entry, name: &str, human: bool) -> String {
-    let mode = if entry.is_dir {
-        "drwxr-xr-x"
-    } else {
-        "-rw-r--r--"
-    };
+    let mode = if entry.is_dir { "drwxr-xr-x" } else { "-rw-r--r--" };
     let links = if entry.is_dir { 2 } else { 1 };
-    let size = if human {
-        human_size(entry.size)
-    } else {
-        entry.size.to_string()
-    };
+    let size = if human { human_size(entry.size) } else { entry.size.to_string() };
     let time = Timestamp::try_from(entry.modified).unwrap_or(Timestamp::UNIX_EPOCH).to_zoned(TimeZone::UTC);
     format!("{mode} {links:>4} {:<8} {:<8} {size:>9} {} {name}\n", "root", "root", time.strftime("%b %e %H:%M"))
 }
@@ -215,34 +185,16 @@ pub(super) fn touch(args: &[String], call: &Call) -> ExecOutput {
 }
 
 pub(super) fn rm(args: &[String], call: &Call) -> ExecOutput {
-    let opts = opts_or_return!(getopt(
-        "rm",
-        args,
-        "frRiv",
-        "",
-        &[
-            ("force", 'f', false),
-            ("recursive", 'r', false),
-            ("verbose", 'v', false),
-        ]
-    ));
+    let opts = opts_or_return!(getopt("rm", args, "frRiv", "", &[("force", 'f', false), ("recursive", 'r', false), ("verbose", 'v', false),]));
     let force = opts.has('f');
     let recursive = opts.has('r') || opts.has('R');
     if opts.operands.is_empty() {
-        return if force {
-            ExecOutput::default()
-        } else {
-            usage("rm [-irf] FILE...")
-        };
+        return if force { ExecOutput::default() } else { usage("rm [-irf] FILE...") };
     }
     let mut out = ExecOutput::default();
     for file in &opts.operands {
         let path = call.path(file);
-        let base = file
-            .trim_end_matches('/')
-            .rsplit('/')
-            .next()
-            .unwrap_or_default();
+        let base = file.trim_end_matches('/').rsplit('/').next().unwrap_or_default();
         if base == "." || base == ".." {
             out.err("rm: can't remove '.' or '..'\n");
             out.exit_code = 1;
@@ -257,9 +209,7 @@ pub(super) fn rm(args: &[String], call: &Call) -> ExecOutput {
             Ok(entry) if !file.is_empty() => entry,
             Ok(_) | Err(_) if force => continue,
             Ok(_) => {
-                out.err(&format!(
-                    "rm: can't remove '{file}': No such file or directory\n"
-                ));
+                out.err(&format!("rm: can't remove '{file}': No such file or directory\n"));
                 out.exit_code = 1;
                 continue;
             }
@@ -295,13 +245,7 @@ pub(super) fn rm(args: &[String], call: &Call) -> ExecOutput {
 }
 
 pub(super) fn mkdir(args: &[String], call: &Call) -> ExecOutput {
-    let opts = opts_or_return!(getopt(
-        "mkdir",
-        args,
-        "pv",
-        "m",
-        &[("parents", 'p', false), ("mode", 'm', true)]
-    ));
+    let opts = opts_or_return!(getopt("mkdir", args, "pv", "m", &[("parents", 'p', false), ("mode", 'm', true)]));
     if opts.operands.is_empty() {
         return usage("mkdir [-m MODE] [-p] DIRECTORY...");
     }

@@ -48,12 +48,7 @@ fn parse_url(text: &str) -> Result<Url, UrlError> {
     if host.is_empty() {
         return Err(UrlError::Host);
     }
-    Ok(Url {
-        scheme,
-        host: host.to_string(),
-        port,
-        path,
-    })
+    Ok(Url { scheme, host: host.to_string(), port, path })
 }
 
 fn reason_phrase(code: u16) -> &'static str {
@@ -105,9 +100,7 @@ pub(super) fn wget(args: &[String], call: &Call) -> ExecOutput {
     ));
     let quiet = opts.has('q');
     let Some(url_text) = opts.operands.first() else {
-        return usage(
-            "wget [-cqS] [--spider] [-O FILE] [-o LOGFILE] [--header STR] [-T SEC] URL...",
-        );
+        return usage("wget [-cqS] [--spider] [-O FILE] [-o LOGFILE] [--header STR] [-T SEC] URL...");
     };
     let url = match parse_url(url_text) {
         Ok(url) => url,
@@ -131,9 +124,7 @@ pub(super) fn wget(args: &[String], call: &Call) -> ExecOutput {
     let (status, body) = match call.ctx.http.get(&url.host, url.port, &url.path) {
         Ok(response) => response,
         Err(reason) => {
-            out.err(&format!(
-                "wget: can't connect to remote host ({ip}): {reason}\n"
-            ));
+            out.err(&format!("wget: can't connect to remote host ({ip}): {reason}\n"));
             out.exit_code = 1;
             return out;
         }
@@ -142,10 +133,7 @@ pub(super) fn wget(args: &[String], call: &Call) -> ExecOutput {
         out.err(&format!("  HTTP/1.1 {status} {}\n", reason_phrase(status)));
     }
     if !(200..300).contains(&status) {
-        out.err(&format!(
-            "wget: server returned error: HTTP/1.1 {status} {}\n",
-            reason_phrase(status)
-        ));
+        out.err(&format!("wget: server returned error: HTTP/1.1 {status} {}\n", reason_phrase(status)));
         out.exit_code = 1;
         return out;
     }
@@ -158,19 +146,8 @@ pub(super) fn wget(args: &[String], call: &Call) -> ExecOutput {
     let target = match opts.value('O') {
         Some(name) => name.to_string(),
         None => {
-            let last = url
-                .path
-                .split(['?', '#'])
-                .next()
-                .unwrap_or_default()
-                .rsplit('/')
-                .next()
-                .unwrap_or_default();
-            if last.is_empty() {
-                "index.html".to_string()
-            } else {
-                last.to_string()
-            }
+            let last = url.path.split(['?', '#']).next().unwrap_or_default().rsplit('/').next().unwrap_or_default();
+            if last.is_empty() { "index.html".to_string() } else { last.to_string() }
         }
     };
     let progress = format!(
@@ -238,31 +215,15 @@ pub(super) fn curl(args: &[String], call: &Call) -> ExecOutput {
         Ok(opts) => opts,
         Err(output) => {
             let text = output.stderr_text();
-            let found = text
-                .rsplit(['\'', ' '])
-                .find(|s| !s.trim().is_empty())
-                .unwrap_or_default()
-                .trim();
-            let option = if found.starts_with('-') {
-                found.to_string()
-            } else {
-                format!("-{found}")
-            };
-            return ExecOutput::fail(
-                2,
-                &format!(
-                    "curl: option {option}: is unknown\ncurl: try 'curl --help' or 'curl --manual' for more information\n"
-                ),
-            );
+            let found = text.rsplit(['\'', ' ']).find(|s| !s.trim().is_empty()).unwrap_or_default().trim();
+            let option = if found.starts_with('-') { found.to_string() } else { format!("-{found}") };
+            return ExecOutput::fail(2, &format!("curl: option {option}: is unknown\ncurl: try 'curl --help' or 'curl --manual' for more information\n"));
         }
     };
     let silent = opts.has('s');
     let show_errors = !silent || opts.has('S');
     let Some(url_text) = opts.operands.first() else {
-        return ExecOutput::fail(
-            2,
-            "curl: no URL specified!\ncurl: try 'curl --help' or 'curl --manual' for more information\n",
-        );
+        return ExecOutput::fail(2, "curl: no URL specified!\ncurl: try 'curl --help' or 'curl --manual' for more information\n");
     };
     let mut out = ExecOutput::default();
     let fail = |out: &mut ExecOutput, code: i32, message: &str| {
@@ -275,19 +236,11 @@ pub(super) fn curl(args: &[String], call: &Call) -> ExecOutput {
         Ok(url) => url,
         Err(UrlError::Scheme) => {
             let scheme = url_text.split("://").next().unwrap_or_default();
-            fail(
-                &mut out,
-                1,
-                &format!("Protocol \"{scheme}\" not supported or disabled in libcurl"),
-            );
+            fail(&mut out, 1, &format!("Protocol \"{scheme}\" not supported or disabled in libcurl"));
             return out;
         }
         Err(UrlError::Port) => {
-            fail(
-                &mut out,
-                3,
-                "URL rejected: Port number was not a decimal number between 0 and 65535",
-            );
+            fail(&mut out, 3, "URL rejected: Port number was not a decimal number between 0 and 65535");
             return out;
         }
         Err(UrlError::Host) => {
@@ -296,11 +249,7 @@ pub(super) fn curl(args: &[String], call: &Call) -> ExecOutput {
         }
     };
     let Some(ip) = resolve_host(call, &url.host) else {
-        fail(
-            &mut out,
-            6,
-            &format!("Could not resolve host: {}", url.host),
-        );
+        fail(&mut out, 6, &format!("Could not resolve host: {}", url.host));
         return out;
     };
     let verbose = opts.has('v');
@@ -310,14 +259,7 @@ pub(super) fn curl(args: &[String], call: &Call) -> ExecOutput {
     let (status, body) = match call.ctx.http.get(&url.host, url.port, &url.path) {
         Ok(response) => response,
         Err(reason) => {
-            fail(
-                &mut out,
-                7,
-                &format!(
-                    "Failed to connect to {} port {} after 0 ms: {reason}",
-                    url.host, url.port
-                ),
-            );
+            fail(&mut out, 7, &format!("Failed to connect to {} port {} after 0 ms: {reason}", url.host, url.port));
             return out;
         }
     };
@@ -337,17 +279,10 @@ pub(super) fn curl(args: &[String], call: &Call) -> ExecOutput {
         ));
     }
     if opts.has('f') && status >= 400 {
-        fail(
-            &mut out,
-            22,
-            &format!("The requested URL returned error: {status}"),
-        );
+        fail(&mut out, 22, &format!("The requested URL returned error: {status}"));
         return out;
     }
-    let headers = format!(
-        "HTTP/1.1 {status} {reason}\r\ncontent-length: {}\r\n\r\n",
-        body.len()
-    );
+    let headers = format!("HTTP/1.1 {status} {reason}\r\ncontent-length: {}\r\n\r\n", body.len());
     let mut document = Vec::new();
     if opts.has('I') {
         document.extend_from_slice(headers.as_bytes());
@@ -364,15 +299,7 @@ pub(super) fn curl(args: &[String], call: &Call) -> ExecOutput {
         ));
     }
     let output_file = if opts.has('O') {
-        let name = url
-            .path
-            .split(['?', '#'])
-            .next()
-            .unwrap_or_default()
-            .rsplit('/')
-            .next()
-            .unwrap_or_default()
-            .to_string();
+        let name = url.path.split(['?', '#']).next().unwrap_or_default().rsplit('/').next().unwrap_or_default().to_string();
         if name.is_empty() {
             fail(&mut out, 23, "Remote file name has no length");
             return out;
@@ -384,14 +311,7 @@ pub(super) fn curl(args: &[String], call: &Call) -> ExecOutput {
     match output_file {
         Some(file) if file != "-" => {
             if call.write(&file, &document).is_err() {
-                fail(
-                    &mut out,
-                    23,
-                    &format!(
-                        "Failure writing output to destination, passed {} returned 0",
-                        document.len()
-                    ),
-                );
+                fail(&mut out, 23, &format!("Failure writing output to destination, passed {} returned 0", document.len()));
                 return out;
             }
         }

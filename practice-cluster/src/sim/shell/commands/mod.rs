@@ -12,7 +12,6 @@ mod text;
 
 use super::{Call, ExecOutput, fs};
 
-
 /// A command's implementation: its arguments (without its own name) and the call.
 type Command = fn(&[String], &Call) -> ExecOutput;
 
@@ -101,12 +100,7 @@ pub(super) fn exec_argv(argv: &[String], call: &Call) -> Result<ExecOutput, Miss
 
 /// A short usage error in busybox's style.
 fn usage(synopsis: &str) -> ExecOutput {
-    ExecOutput::fail(
-        1,
-        &format!(
-            "BusyBox v1.36.1 (2023-05-18 22:34:17 UTC) multi-call binary.\n\nUsage: {synopsis}\n"
-        ),
-    )
+    ExecOutput::fail(1, &format!("BusyBox v1.36.1 (2023-05-18 22:34:17 UTC) multi-call binary.\n\nUsage: {synopsis}\n"))
 }
 
 /// Parsed command-line options.
@@ -122,11 +116,7 @@ impl Opts {
     }
 
     fn value(&self, flag: char) -> Option<&str> {
-        self.flags
-            .iter()
-            .rev()
-            .find(|(f, _)| *f == flag)
-            .and_then(|(_, v)| v.as_deref())
+        self.flags.iter().rev().find(|(f, _)| *f == flag).and_then(|(_, v)| v.as_deref())
     }
 }
 
@@ -135,13 +125,7 @@ type LongOpt = (&'static str, char, bool);
 
 /// Parses options getopt-style: clustered short flags (`-qO-`), values attached or in
 /// the next argument, long options, `--`, and options after operands.
-fn getopt(
-    cmd: &str,
-    args: &[String],
-    flags: &str,
-    with_value: &str,
-    longs: &[LongOpt],
-) -> Result<Opts, ExecOutput> {
+fn getopt(cmd: &str, args: &[String], flags: &str, with_value: &str, longs: &[LongOpt]) -> Result<Opts, ExecOutput> {
     let mut opts = Opts::default();
     let mut iter = args.iter();
     while let Some(arg) = iter.next() {
@@ -155,19 +139,13 @@ fn getopt(
                 None => (long, None),
             };
             let Some(&(_, flag, takes)) = longs.iter().find(|(n, _, _)| *n == name) else {
-                return Err(ExecOutput::fail(
-                    1,
-                    &format!("{cmd}: unrecognized option '--{name}'\n"),
-                ));
+                return Err(ExecOutput::fail(1, &format!("{cmd}: unrecognized option '--{name}'\n")));
             };
             let value = if takes {
                 match inline.or_else(|| iter.next().cloned()) {
                     Some(v) => Some(v),
                     None => {
-                        return Err(ExecOutput::fail(
-                            1,
-                            &format!("{cmd}: option '--{name}' requires an argument\n"),
-                        ));
+                        return Err(ExecOutput::fail(1, &format!("{cmd}: option '--{name}' requires an argument\n")));
                     }
                 }
             } else {
@@ -187,10 +165,7 @@ fn getopt(
                     match iter.next() {
                         Some(v) => v.clone(),
                         None => {
-                            return Err(ExecOutput::fail(
-                                1,
-                                &format!("{cmd}: option requires an argument -- '{c}'\n"),
-                            ));
+                            return Err(ExecOutput::fail(1, &format!("{cmd}: option requires an argument -- '{c}'\n")));
                         }
                     }
                 } else {
@@ -201,10 +176,7 @@ fn getopt(
             } else if flags.contains(c) {
                 opts.flags.push((c, None));
             } else {
-                return Err(ExecOutput::fail(
-                    1,
-                    &format!("{cmd}: invalid option -- '{c}'\n"),
-                ));
+                return Err(ExecOutput::fail(1, &format!("{cmd}: invalid option -- '{c}'\n")));
             }
         }
     }
@@ -223,12 +195,7 @@ macro_rules! opts_or_return {
 use opts_or_return;
 
 /// Reads each operand (or stdin for none or `-`), reporting errors as `cmd: FILE: ...`.
-fn read_inputs(
-    cmd: &str,
-    operands: &[String],
-    call: &Call,
-    out: &mut ExecOutput,
-) -> Vec<(String, Vec<u8>)> {
+fn read_inputs(cmd: &str, operands: &[String], call: &Call, out: &mut ExecOutput) -> Vec<(String, Vec<u8>)> {
     if operands.is_empty() {
         return vec![("-".to_string(), call.stdin.to_vec())];
     }

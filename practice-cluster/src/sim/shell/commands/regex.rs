@@ -56,10 +56,7 @@ impl Regex {
             i = 1;
         }
         let mut stop = chars.len();
-        if stop > i
-            && chars.last() == Some(&'$')
-            && !(stop >= 2 && chars.get(stop - 2) == Some(&'\\'))
-        {
+        if stop > i && chars.last() == Some(&'$') && !(stop >= 2 && chars.get(stop - 2) == Some(&'\\')) {
             end = true;
             stop -= 1;
         }
@@ -68,15 +65,13 @@ impl Regex {
             i += 1;
             let atom = match c {
                 '.' => Atom::Any,
-                '[' => {
-                    match Class::parse(&chars, i - 1) {
-                        Some((class, next)) => {
-                            i = next;
-                            Atom::Class(class)
-                        }
-                        None => Atom::Char('['),
+                '[' => match Class::parse(&chars, i - 1) {
+                    Some((class, next)) => {
+                        i = next;
+                        Atom::Class(class)
                     }
-                }
+                    None => Atom::Char('['),
+                },
                 '\\' => {
                     let Some(&e) = chars.get(i) else {
                         items.push((Atom::Char('\\'), Rep::One));

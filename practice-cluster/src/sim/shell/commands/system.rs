@@ -45,25 +45,11 @@ pub(super) fn env(args: &[String], call: &Call) -> ExecOutput {
         }
         return ExecOutput::with_stdout(text);
     }
-    let ctx = ShellContext {
-        env: &env,
-        ..*call.ctx
-    };
-    let sub = Call {
-        ctx: &ctx,
-        stdin: call.stdin,
-        depth: call.depth + 1,
-        budget: call.budget,
-    };
+    let ctx = ShellContext { env: &env, ..*call.ctx };
+    let sub = Call { ctx: &ctx, stdin: call.stdin, depth: call.depth + 1, budget: call.budget };
     match exec_argv(rest, &sub) {
         Ok(output) => output,
-        Err(_) => ExecOutput::fail(
-            127,
-            &format!(
-                "env: can't execute '{}': No such file or directory\n",
-                rest.first().map(String::as_str).unwrap_or_default()
-            ),
-        ),
+        Err(_) => ExecOutput::fail(127, &format!("env: can't execute '{}': No such file or directory\n", rest.first().map(String::as_str).unwrap_or_default())),
     }
 }
 
@@ -136,13 +122,7 @@ fn test_with(args: &[String], bracket: bool, file: &dyn Fn(&str, &str) -> bool) 
     } else {
         args
     };
-    let mut parser = TestParser {
-        args: &args,
-        pos: 0,
-        file,
-        error: None,
-        depth: 0,
-    };
+    let mut parser = TestParser { args: &args, pos: 0, file, error: None, depth: 0 };
     let result = if args.is_empty() { false } else { parser.or() };
     let name = if bracket { "[" } else { "test" };
     if let Some(err) = parser.error {
@@ -152,10 +132,7 @@ fn test_with(args: &[String], bracket: bool, file: &dyn Fn(&str, &str) -> bool) 
         let extra = args.get(parser.pos).copied().unwrap_or_default();
         return ExecOutput::fail(2, &format!("sh: {name}: {extra}: unknown operand\n"));
     }
-    ExecOutput {
-        exit_code: i32::from(!result),
-        ..ExecOutput::default()
-    }
+    ExecOutput { exit_code: i32::from(!result), ..ExecOutput::default() }
 }
 
 struct TestParser<'t> {
@@ -194,8 +171,7 @@ impl<'t> TestParser<'t> {
     fn not(&mut self) -> bool {
         self.depth += 1;
         if self.depth > MAX_NESTING {
-            self.error
-                .get_or_insert_with(|| "expression too deep".to_string());
+            self.error.get_or_insert_with(|| "expression too deep".to_string());
             return false;
         }
         let value = if self.peek(0) == Some("!") && self.peek(1).is_some() {
@@ -210,8 +186,7 @@ impl<'t> TestParser<'t> {
 
     fn primary(&mut self) -> bool {
         let Some(first) = self.peek(0) else {
-            self.error
-                .get_or_insert_with(|| "argument expected".to_string());
+            self.error.get_or_insert_with(|| "argument expected".to_string());
             return false;
         };
         if first == "(" && self.peek(1).is_some() {
@@ -258,8 +233,7 @@ impl<'t> TestParser<'t> {
                 let parse = |s: &str| s.trim().parse::<i64>().ok();
                 let (Some(a), Some(b)) = (parse(lhs), parse(rhs)) else {
                     let bad = if parse(lhs).is_none() { lhs } else { rhs };
-                    self.error
-                        .get_or_insert_with(|| format!("{bad}: bad number"));
+                    self.error.get_or_insert_with(|| format!("{bad}: bad number"));
                     return false;
                 };
                 match op {
@@ -275,34 +249,12 @@ impl<'t> TestParser<'t> {
     }
 }
 
-
 fn is_binary_test(op: &str) -> bool {
-    matches!(
-        op,
-        "=" | "==" | "!=" | "<" | ">" | "-eq" | "-ne" | "-lt" | "-le" | "-gt" | "-ge"
-    )
+    matches!(op, "=" | "==" | "!=" | "<" | ">" | "-eq" | "-ne" | "-lt" | "-le" | "-gt" | "-ge")
 }
 
-
 fn is_unary_test(op: &str) -> bool {
-    matches!(
-        op,
-        "-n" | "-z"
-            | "-e"
-            | "-f"
-            | "-d"
-            | "-s"
-            | "-r"
-            | "-w"
-            | "-x"
-            | "-L"
-            | "-h"
-            | "-t"
-            | "-p"
-            | "-S"
-            | "-b"
-            | "-c"
-    )
+    matches!(op, "-n" | "-z" | "-e" | "-f" | "-d" | "-s" | "-r" | "-w" | "-x" | "-L" | "-h" | "-t" | "-p" | "-S" | "-b" | "-c")
 }
 
 /// Answers a `test` file operator against the container's filesystem.

@@ -28,13 +28,7 @@ fn head_tail(args: &[String], call: &Call, tail: bool) -> ExecOutput {
             _ => a.clone(),
         })
         .collect();
-    let opts = opts_or_return!(getopt(
-        cmd,
-        &args,
-        "fFqvs",
-        "nc",
-        &[("lines", 'n', true), ("bytes", 'c', true)]
-    ));
+    let opts = opts_or_return!(getopt(cmd, &args, "fFqvs", "nc", &[("lines", 'n', true), ("bytes", 'c', true)]));
     let (count_text, bytes) = match (opts.value('n'), opts.value('c')) {
         (_, Some(c)) => (c.to_string(), true),
         (Some(n), None) => (n.to_string(), false),
@@ -51,10 +45,7 @@ fn head_tail(args: &[String], call: &Call, tail: bool) -> ExecOutput {
     for (i, (name, data)) in inputs.iter().enumerate() {
         if headers {
             let name = if name == "-" { "standard input" } else { name };
-            out.out(&format!(
-                "{}==> {name} <==\n",
-                if i > 0 { "\n" } else { "" }
-            ));
+            out.out(&format!("{}==> {name} <==\n", if i > 0 { "\n" } else { "" }));
         }
         let slice: Vec<u8> = if bytes {
             let len = data.len();
@@ -81,21 +72,8 @@ fn head_tail(args: &[String], call: &Call, tail: bool) -> ExecOutput {
 
 /// `wc [-lwcm] [FILE]...`
 pub(super) fn wc(args: &[String], call: &Call) -> ExecOutput {
-    let opts = opts_or_return!(getopt(
-        "wc",
-        args,
-        "lwcmL",
-        "",
-        &[
-            ("lines", 'l', false),
-            ("words", 'w', false),
-            ("bytes", 'c', false)
-        ]
-    ));
-    let mut which: Vec<char> = ['l', 'w', 'c', 'm']
-        .into_iter()
-        .filter(|c| opts.has(*c))
-        .collect();
+    let opts = opts_or_return!(getopt("wc", args, "lwcmL", "", &[("lines", 'l', false), ("words", 'w', false), ("bytes", 'c', false)]));
+    let mut which: Vec<char> = ['l', 'w', 'c', 'm'].into_iter().filter(|c| opts.has(*c)).collect();
     if which.is_empty() {
         which = vec!['l', 'w', 'c'];
     }
@@ -160,11 +138,7 @@ pub(super) fn grep(args: &[String], call: &Call) -> ExecOutput {
         }
         patterns.push(operands.remove(0));
     }
-    let matchers: Vec<Matcher> = patterns
-        .iter()
-        .flat_map(|p| p.split('\n'))
-        .map(|p| Matcher::new(p, opts.has('F'), opts.has('E'), opts.has('i')))
-        .collect();
+    let matchers: Vec<Matcher> = patterns.iter().flat_map(|p| p.split('\n')).map(|p| Matcher::new(p, opts.has('F'), opts.has('E'), opts.has('i'))).collect();
     let mut out = ExecOutput::default();
     let inputs = read_inputs("grep", &operands, call, &mut out);
     let error = out.exit_code != 0;
@@ -217,7 +191,13 @@ pub(super) fn grep(args: &[String], call: &Call) -> ExecOutput {
         }
     }
     out.out(&text);
-    out.exit_code = if error { 2 } else if any { 0 } else { 1 };
+    out.exit_code = if error {
+        2
+    } else if any {
+        0
+    } else {
+        1
+    };
     out
 }
 

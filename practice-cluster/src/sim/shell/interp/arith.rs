@@ -29,11 +29,7 @@ fn tokens(text: &str) -> Result<Vec<Token>, String> {
                 i += 1;
             }
             let word: String = chars.get(start..i).unwrap_or_default().iter().collect();
-            tokens.push(if c.is_ascii_digit() {
-                Token::Num(word.parse().map_err(|_| SYNTAX_ERROR.to_string())?)
-            } else {
-                Token::Name(word)
-            });
+            tokens.push(if c.is_ascii_digit() { Token::Num(word.parse().map_err(|_| SYNTAX_ERROR.to_string())?) } else { Token::Name(word) });
         } else {
             let rest: String = chars.get(i..(i + 2).min(chars.len())).unwrap_or_default().iter().collect();
             let op = OPS.iter().find(|op| rest.starts_with(**op)).ok_or_else(|| SYNTAX_ERROR.to_string())?;

@@ -55,11 +55,7 @@ impl Shell<'_, '_> {
                 let old = std::mem::replace(&mut self.cwd, path.clone());
                 self.set_var("OLDPWD", old);
                 self.set_var("PWD", path.clone());
-                if args.first().is_some_and(|a| a == "-") {
-                    ExecOutput::with_stdout(format!("{path}\n"))
-                } else {
-                    ExecOutput::default()
-                }
+                if args.first().is_some_and(|a| a == "-") { ExecOutput::with_stdout(format!("{path}\n")) } else { ExecOutput::default() }
             }
             Ok(_) => ExecOutput::fail(2, &format!("sh: cd: can't cd to {target}: Not a directory\n")),
             Err(err) => ExecOutput::fail(2, &format!("sh: cd: can't cd to {target}: {err}\n")),
@@ -128,11 +124,7 @@ impl Shell<'_, '_> {
         let mut fields = line.split_whitespace();
         let count = names.len();
         for (i, name) in names.iter().enumerate() {
-            let value = if i + 1 == count {
-                fields.by_ref().collect::<Vec<_>>().join(" ")
-            } else {
-                fields.next().unwrap_or_default().to_string()
-            };
+            let value = if i + 1 == count { fields.by_ref().collect::<Vec<_>>().join(" ") } else { fields.next().unwrap_or_default().to_string() };
             self.set_var(name, value);
         }
         ExecOutput { exit_code: i32::from(!complete), ..ExecOutput::default() }

@@ -120,15 +120,9 @@ impl Shell<'_, '_> {
                     }
                 }
                 Part::Quoted(text) => Piece::Quoted(text.clone()),
-                Part::Param {
-                    name,
-                    op,
-                    arg,
-                    quoted,
-                } => {
+                Part::Param { name, op, arg, quoted } => {
                     if name == "@" && *quoted && *op == ParamOp::Plain {
-                        let args: Vec<String> =
-                            self.positional.get(1..).unwrap_or_default().to_vec();
+                        let args: Vec<String> = self.positional.get(1..).unwrap_or_default().to_vec();
                         for (j, arg) in args.into_iter().enumerate() {
                             if j > 0 {
                                 pieces.push(Piece::Break);
@@ -138,28 +132,16 @@ impl Shell<'_, '_> {
                         continue;
                     }
                     let value = self.expand_param(name, *op, arg)?;
-                    if *quoted {
-                        Piece::Quoted(value)
-                    } else {
-                        Piece::Expanded(value)
-                    }
+                    if *quoted { Piece::Quoted(value) } else { Piece::Expanded(value) }
                 }
                 Part::Command { script, quoted } => {
                     let output = self.command_substitution(script)?;
-                    if *quoted {
-                        Piece::Quoted(output)
-                    } else {
-                        Piece::Expanded(output)
-                    }
+                    if *quoted { Piece::Quoted(output) } else { Piece::Expanded(output) }
                 }
                 Part::Arith { expr, quoted } => {
                     let text = self.expand_text(expr, false)?;
                     let value = self.arithmetic(&text)?.to_string();
-                    if *quoted {
-                        Piece::Quoted(value)
-                    } else {
-                        Piece::Expanded(value)
-                    }
+                    if *quoted { Piece::Quoted(value) } else { Piece::Expanded(value) }
                 }
             };
             total = total.saturating_add(match &piece {
@@ -223,18 +205,8 @@ impl Shell<'_, '_> {
     fn glob(&self, pattern: &str) -> Vec<String> {
         const MAX_MATCHES: usize = 10_000;
         let absolute = pattern.starts_with('/');
-        let mut candidates: Vec<(String, String)> = vec![(
-            if absolute {
-                "/".to_string()
-            } else {
-                String::new()
-            },
-            if absolute {
-                "/".to_string()
-            } else {
-                self.cwd.clone()
-            },
-        )];
+        let mut candidates: Vec<(String, String)> =
+            vec![(if absolute { "/".to_string() } else { String::new() }, if absolute { "/".to_string() } else { self.cwd.clone() })];
         let components: Vec<&str> = pattern.split('/').filter(|c| !c.is_empty()).collect();
         let shown = |dir: &str, name: &str| -> String {
             if dir.is_empty() {
@@ -276,11 +248,7 @@ impl Shell<'_, '_> {
                 break;
             }
         }
-        let mut matches: Vec<String> = candidates
-            .into_iter()
-            .filter(|(_, real)| self.ctx.fs.exists(real))
-            .map(|(display, _)| display)
-            .collect();
+        let mut matches: Vec<String> = candidates.into_iter().filter(|(_, real)| self.ctx.fs.exists(real)).map(|(display, _)| display).collect();
         matches.sort();
         matches
     }

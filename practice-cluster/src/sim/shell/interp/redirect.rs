@@ -2,8 +2,8 @@
 
 use super::Shell;
 use crate::sim::fs::{self, FsError};
-use crate::sim::shell::parser::{Node, Redir};
 use crate::sim::shell::lexer::RedirOp;
+use crate::sim::shell::parser::{Node, Redir};
 use crate::sim::shell::{ExecOutput, is_dev_null};
 
 /// Where a file descriptor's output goes.
@@ -44,10 +44,7 @@ impl Shell<'_, '_> {
 
     /// Sends a command's output where its redirections say.
     pub(super) fn route(&mut self, result: ExecOutput, setup: &Redirections) -> ExecOutput {
-        let mut out = ExecOutput {
-            exit_code: result.exit_code,
-            ..ExecOutput::default()
-        };
+        let mut out = ExecOutput { exit_code: result.exit_code, ..ExecOutput::default() };
         for (data, sink) in [(result.stdout, &setup.out), (result.stderr, &setup.err)] {
             match sink {
                 Sink::Stdout => out.stdout.extend_from_slice(&data),
@@ -95,11 +92,7 @@ impl Shell<'_, '_> {
     }
 
     pub(super) fn redirections(&mut self, redirs: &[Redir]) -> Result<Redirections, String> {
-        let mut setup = Redirections {
-            out: Sink::Stdout,
-            err: Sink::Stderr,
-            input: None,
-        };
+        let mut setup = Redirections { out: Sink::Stdout, err: Sink::Stderr, input: None };
         for redir in redirs {
             let target = match self.expand_single(&redir.target) {
                 Ok(target) => target,

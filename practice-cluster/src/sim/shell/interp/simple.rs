@@ -10,12 +10,8 @@ use crate::sim::shell::{Call, ExecOutput, ShellContext};
 impl Shell<'_, '_> {
     /// The environment a command started from this shell gets.
     fn command_env(&self, assigns: &[(String, String)]) -> Vec<(String, String)> {
-        let mut env: Vec<(String, String)> = self
-            .vars
-            .iter()
-            .filter(|v| v.exported && !assigns.iter().any(|(n, _)| *n == v.name))
-            .map(|v| (v.name.clone(), v.value.clone()))
-            .collect();
+        let mut env: Vec<(String, String)> =
+            self.vars.iter().filter(|v| v.exported && !assigns.iter().any(|(n, _)| *n == v.name)).map(|v| (v.name.clone(), v.value.clone())).collect();
         env.extend(assigns.iter().cloned());
         env
     }

@@ -90,12 +90,10 @@ fn nesting_is_bounded() {
 #[test]
 fn arbitrary_input_never_panics() {
     let pod = Pod::new().in_dir("/data");
-    let alphabet: Vec<char> = " \t\n;&|()<>'\"\\$`{}[]*?~#=!-+/:.,%0123456789abcxyz"
-        .chars()
-        .collect();
+    let alphabet: Vec<char> = " \t\n;&|()<>'\"\\$`{}[]*?~#=!-+/:.,%0123456789abcxyz".chars().collect();
     let words = [
-        "echo", "cat", "ls", "if", "then", "fi", "for", "in", "do", "done", "while", "$((",
-        "$(", "${", "2>&1", ">>", "x", "test", "[", "]", "&&", "||", "rm", "-rf", "case",
+        "echo", "cat", "ls", "if", "then", "fi", "for", "in", "do", "done", "while", "$((", "$(", "${", "2>&1", ">>", "x", "test", "[", "]", "&&", "||", "rm",
+        "-rf", "case",
     ];
     let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
     let mut next = move || {
@@ -145,7 +143,6 @@ fn arbitrary_input_never_panics() {
         }
     }
 }
-
 
 /// How long a runaway exec runs before its budget stops it. Prints figures, asserts
 /// nothing: `cargo test -p practice-cluster --release --lib budget_figures -- --ignored --nocapture`.

@@ -21,10 +21,7 @@ struct FakeDns;
 const RECORDS: &[(&str, &[[u8; 4]])] = &[
     ("web-0.web.default.svc.cluster.local", &[[10, 244, 0, 6]]),
     ("web-1.web.default.svc.cluster.local", &[[10, 244, 0, 7]]),
-    (
-        "web.default.svc.cluster.local",
-        &[[10, 244, 0, 6], [10, 244, 0, 7]],
-    ),
+    ("web.default.svc.cluster.local", &[[10, 244, 0, 6], [10, 244, 0, 7]]),
     ("down.default.svc.cluster.local", &[[10, 244, 0, 9]]),
     ("notfound.default.svc.cluster.local", &[[10, 244, 0, 10]]),
     ("kubernetes.default.svc.cluster.local", &[[10, 96, 0, 1]]),
@@ -35,20 +32,13 @@ impl Resolver for FakeDns {
         let Some(fqdn) = self.fqdn(name, search) else {
             return Vec::new();
         };
-        RECORDS
-            .iter()
-            .find(|(n, _)| *n == fqdn)
-            .map(|(_, ips)| ips.iter().map(|o| Ipv4Addr::from(*o)).collect())
-            .unwrap_or_default()
+        RECORDS.iter().find(|(n, _)| *n == fqdn).map(|(_, ips)| ips.iter().map(|o| Ipv4Addr::from(*o)).collect()).unwrap_or_default()
     }
 
     fn fqdn(&self, name: &str, search: &[String]) -> Option<String> {
-        let mut candidates: Vec<String> =
-            search.iter().map(|d| format!("{name}.{d}")).collect();
+        let mut candidates: Vec<String> = search.iter().map(|d| format!("{name}.{d}")).collect();
         candidates.push(name.to_string());
-        candidates
-            .into_iter()
-            .find(|c| RECORDS.iter().any(|(n, _)| n == c))
+        candidates.into_iter().find(|c| RECORDS.iter().any(|(n, _)| n == c))
     }
 
     fn nameserver(&self) -> Ipv4Addr {
@@ -86,35 +76,23 @@ impl Pod {
         root.create_dir_all("/etc").expect("mkdir");
         root.create_dir_all("/tmp").expect("mkdir");
         root.create_dir_all("/root").expect("mkdir");
-        root.write(
-            "/etc/hosts",
-            "# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n10.244.0.6\tweb-0.web.default.svc.cluster.local\tweb-0\n",
-        )
-        .expect("write");
+        root.write("/etc/hosts", "# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n10.244.0.6\tweb-0.web.default.svc.cluster.local\tweb-0\n")
+            .expect("write");
         root.write("/etc/hostname", "web-0\n").expect("write");
         let data = Fs::new();
         let config = Fs::new();
         config.write("/app.conf", "color=blue\n").expect("write");
-        let table = MountTable::new(root)
-            .with_mount("/data", data.clone(), false)
-            .with_mount("/etc/config", config, true);
+        let table = MountTable::new(root).with_mount("/data", data.clone(), false).with_mount("/etc/config", config, true);
         Pod {
             table,
             data,
             env: vec![
-                (
-                    "PATH".to_string(),
-                    "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".to_string(),
-                ),
+                ("PATH".to_string(), "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".to_string()),
                 ("HOSTNAME".to_string(), "web-0".to_string()),
                 ("POD_NAME".to_string(), "web-0".to_string()),
                 ("HOME".to_string(), "/root".to_string()),
             ],
-            search: vec![
-                "default.svc.cluster.local".to_string(),
-                "svc.cluster.local".to_string(),
-                "cluster.local".to_string(),
-            ],
+            search: vec!["default.svc.cluster.local".to_string(), "svc.cluster.local".to_string(), "cluster.local".to_string()],
             cwd: "/".to_string(),
         }
     }
@@ -152,4 +130,3 @@ fn ok(out: &ExecOutput) -> String {
     assert_eq!(out.exit_code, 0, "stderr: {}", out.stderr_text());
     out.stdout_text()
 }
-
