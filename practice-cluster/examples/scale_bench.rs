@@ -196,7 +196,8 @@ async fn read_events(stream: &mut BufReader<tokio::net::TcpStream>, seen: &mut S
         stream.read_exact(&mut chunk).await?;
         let now = Instant::now();
         for part in chunk[..size].split_inclusive(|b| *b == b'\n') {
-            if part.starts_with(br#"{"type":"ERROR""#) {
+            // Events start with their type; an ERROR (a Status, keys sorted) does not.
+            if !part.starts_with(br#"{"type":"#) && part.windows(14).any(|w| w == br#""type":"ERROR""#) {
                 return Ok(Ended::Expired);
             }
             if !part.ends_with(b"\n") {

@@ -271,7 +271,11 @@ mod tests {
         let query = format!("watch=1&timeoutSeconds=1&resourceVersion={from}");
         let params = Params::parse(Some(&query)).expect("params");
         let body = start::<Pod>(cluster.clone(), Some("default".into()), params, Format::Json).expect("watch");
-        // More changes than the live feed holds, before the watch reads any of them.
+        // Let the watch subscribe to the live feed, then write more changes than the feed
+        // holds before it can read any of them.
+        for _ in 0..3 {
+            tokio::task::yield_now().await;
+        }
         let burst = 9_000;
         for i in 0..burst {
             let meta = ObjectMeta { name: Some(format!("p-{i}")), namespace: Some("default".into()), ..Default::default() };
