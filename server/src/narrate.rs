@@ -45,6 +45,8 @@ pub struct Narrator {
     /// deliver the EndpointSlice and the pod independently, and the effect is told
     /// after its cause.
     withheld_early: HashSet<String>,
+    /// The page before the StatefulSet went away, while it is away.
+    before_gap: Option<Box<Snapshot>>,
 }
 
 /// Short UID for a sentence: its first 8 characters, as on the lanes.
@@ -83,6 +85,21 @@ impl Narrator {
 
     /// Narrates what changed from `prev` to `next`, observed at `now` (Unix seconds).
     pub fn observe(&mut self, prev: &Snapshot, next: &Snapshot, now: i64) {
+        match (&prev.statefulset, &next.statefulset) {
+            (Some(_), Some(_)) => self.tell(prev, next, now),
+            // The policy switch deletes the StatefulSet and creates it again: the story
+            // compares the page before the gap with the page after it.
+            (Some(_), None) => self.before_gap = Some(Box::new(prev.clone())),
+            (None, Some(_)) => {
+                if let Some(before) = self.before_gap.take() {
+                    self.tell(&before, next, now);
+                }
+            }
+            (None, None) => {}
+        }
+    }
+
+    fn tell(&mut self, prev: &Snapshot, next: &Snapshot, now: i64) {
         let (Some(old_sts), Some(sts)) = (&prev.statefulset, &next.statefulset) else { return };
         if old_sts.name != sts.name {
             self.recreations.clear();
@@ -374,15 +391,13 @@ fn restart_story<'a>(old: &PodView, new: &'a PodView, k: &Kubectl, out: &mut Vec
     for c in &new.containers {
         let Some(before) = old.containers.iter().find(|o| o.name == c.name) else { continue };
         let crashed_now = c.crash.as_ref().is_some_and(|x| !x.previous) && before.crash.as_ref().is_none_or(|x| x.previous || x.finished_at != c.crash.as_ref().map_or(0, |n| n.finished_at));
-        if crashed_now {
-            if let Some(x) = &c.crash {
-                out.push(Say {
-                    pod: Some(new),
-                    kind: NarrationKind::Failure,
-                    text: format!("{name}'s app exited with code {} ({}): a crash, not a probe. The kubelet will start it again.", x.exit_code, x.reason),
-                    kubectl: k.cmd(&format!("logs {name} --previous")),
-                });
-            }
+        if crashed_now && let Some(x) = &c.crash {
+            out.push(Say {
+                pod: Some(new),
+                kind: NarrationKind::Failure,
+                text: format!("{name}'s app exited with code {} ({}): a crash, not a probe. The kubelet will start it again.", x.exit_code, x.reason),
+                kubectl: k.cmd(&format!("logs {name} --previous")),
+            });
         }
         if c.restart_count > before.restart_count {
             let liveness = before.probes.iter().any(|p| p.kind == "liveness" && matches!(p.state, ProbeState::Failing { .. }));

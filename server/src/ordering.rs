@@ -41,9 +41,20 @@ impl Tracker {
         }
         let created: Vec<_> = next.pods.iter().filter(|p| !prev.pods.iter().any(|o| o.uid == p.uid)).collect();
         if sts.replicas > old.replicas {
-            let bars = (old.replicas..sts.replicas).map(|n| OrderingBar { pod: format!("{}-{n}", sts.name), ordinal: n, ..Default::default() }).collect();
+            let added = old.replicas..sts.replicas;
+            // The pod watch may deliver the first new pod before the StatefulSet's new
+            // spec: that pod was taken for a re-creation, and belongs to this scale-up.
+            let early = self.open.is_some()
+                && self.charts.last().is_some_and(|c| c.cause.starts_with("re-created") && c.bars.iter().all(|b| added.contains(&b.ordinal)));
+            if early {
+                self.charts.pop();
+            }
+            let bars = added.clone().map(|n| OrderingBar { pod: format!("{}-{n}", sts.name), ordinal: n, ..Default::default() }).collect();
             let cause = format!("scale {} → {}", old.replicas, sts.replicas);
             self.start(OrderingChart { policy: sts.pod_management_policy.clone(), cause, started_at: now, bars });
+            if let Some(members) = self.open.as_mut() {
+                members.extend(next.pods.iter().filter(|p| added.contains(&p.ordinal) && p.grace_period_seconds.is_none()).map(|p| (p.ordinal, p.uid.clone())));
+            }
         } else if !created.is_empty() && self.open.is_none() {
             self.start(OrderingChart { policy: sts.pod_management_policy.clone(), cause: "re-created".to_owned(), started_at: now, bars: Vec::new() });
         }
@@ -149,6 +160,20 @@ mod tests {
         let causes: Vec<&str> = t.charts().iter().map(|c| c.cause.as_str()).collect();
         assert_eq!(causes, ["scale 2 → 4", "scale 4 → 5"]);
         assert_eq!(spans(&t.charts()[0]), [(2, 0, 0), (3, 0, 0)]);
+    }
+
+    #[test]
+    fn a_pod_seen_before_the_new_replica_count_belongs_to_the_scale_up() {
+        let mut t = Tracker::default();
+        run(&mut t, &[
+            snap(1, "OrderedReady", vec![pod(0, 1, 2)]),
+            // The pod watch was faster than the StatefulSet watch.
+            snap(1, "OrderedReady", vec![pod(0, 1, 2), pod(1, 101, 0)]),
+            snap(2, "OrderedReady", vec![pod(0, 1, 2), pod(1, 101, 0)]),
+            snap(2, "OrderedReady", vec![pod(0, 1, 2), pod(1, 101, 103)]),
+        ]);
+        assert_eq!(t.charts().iter().map(|c| c.cause.as_str()).collect::<Vec<_>>(), ["scale 1 → 2"]);
+        assert_eq!(spans(&t.charts()[0]), [(1, 101, 103)]);
     }
 
     #[test]

@@ -239,10 +239,19 @@ impl Viewer {
     /// Follows the stream until the timeline has every one of `sentences` (each a part of one).
     async fn until_told(&mut self, sentences: &[&str]) -> Vec<String> {
         let told = |page: &Snapshot| page.timeline.iter().rev().map(|n| n.text.clone()).collect::<Vec<_>>();
+        self.until(&format!("the timeline to tell {sentences:#?}"), |page| {
+            let texts = told(page);
+            sentences.iter().all(|s| texts.iter().any(|t| t.contains(s)))
+        })
+        .await;
+        told(&self.page)
+    }
+
+    /// Follows the stream until the page satisfies `ok`.
+    async fn until(&mut self, what: &str, ok: impl Fn(&Snapshot) -> bool) {
         for _ in 0..2_000 {
-            let texts = told(&self.page);
-            if sentences.iter().all(|s| texts.iter().any(|t| t.contains(s))) {
-                return texts;
+            if ok(&self.page) {
+                return;
             }
             match tokio::time::timeout(Duration::from_millis(50), self.sub.changes.recv()).await {
                 Ok(Ok(m)) => {
@@ -255,7 +264,7 @@ impl Viewer {
                 Err(_) => {}
             }
         }
-        panic!("the timeline never told {sentences:#?}; it told {:#?}", told(&self.page));
+        panic!("the stream never brought {what}; the timeline told {:#?}", self.page.timeline.iter().rev().map(|n| &n.text).collect::<Vec<_>>());
     }
 }
 
@@ -369,5 +378,27 @@ async fn break_and_heal_are_refused_off_the_practice_cluster() {
     assert_eq!(err.status(), 403, "{err}");
     assert!(err.to_string().contains("only on the practice cluster"), "{err}");
     assert!(!lab.handle.snapshot(None).expect("snapshot").practice);
+    let _ = std::fs::remove_dir_all(&lab.state_dir);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn scaling_twice_with_the_policy_switched_charts_a_staircase_then_a_block() {
+    let lab = lab(false).await;
+    until(&lab, "3 running pods", |s| all_running(s, 3)).await;
+    let mut viewer = Viewer::open(&lab);
+    lab.dashboard.scale("web", "5").await.expect("scale up");
+    viewer.until_told(&["web was scaled from 3 to 5 replicas. Under OrderedReady", "web-4 is Ready"]).await;
+    lab.dashboard.scale("web", "3").await.expect("scale down");
+    until(&lab, "3 running pods", |s| all_running(s, 3)).await;
+    lab.dashboard.set_policy("web", "Parallel").await.expect("switch");
+    until(&lab, "Parallel", |s| s.statefulset.as_ref().is_some_and(|x| x.pod_management_policy == "Parallel")).await;
+    lab.dashboard.scale("web", "5").await.expect("scale up again");
+    viewer.until_told(&["Under Parallel, web-3, web-4 are created at once.", "switching podManagementPolicy from OrderedReady to Parallel"]).await;
+    viewer.until("two charts, the second one Ready", |p| p.ordering.len() == 2 && p.ordering[1].bars.iter().all(|b| b.ready_at != 0)).await;
+    let charts = &viewer.page.ordering;
+    assert_eq!(charts.iter().map(|c| (c.policy.as_str(), c.cause.as_str())).collect::<Vec<_>>(), [("OrderedReady", "scale 3 → 5"), ("Parallel", "scale 3 → 5")]);
+    let (ordered, parallel) = (&charts[0].bars, &charts[1].bars);
+    assert!(ordered[1].created_at >= ordered[0].ready_at && ordered[0].ready_at > 0, "staircase: web-4 after web-3 is Ready: {ordered:?}");
+    assert!(parallel[1].created_at < parallel[0].ready_at || parallel[1].created_at == parallel[0].created_at, "block: web-4 does not wait: {parallel:?}");
     let _ = std::fs::remove_dir_all(&lab.state_dir);
 }

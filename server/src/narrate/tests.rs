@@ -102,7 +102,7 @@ fn texts(told: &[(String, String)]) -> Vec<&str> {
 fn a_deleted_pod_comes_back_with_its_name_claim_and_count_and_a_new_ip() {
     let web0 = pod(0, "uid-web-0", "10.244.0.5", 3);
     let old1 = pod(1, "aaaaaaaa-old", "10.244.0.6", 5);
-    let claims = vec![claim(0, "c0c0c0c0-0000", true), claim(1, "c1c1c1c1-1111", true)];
+    let claims = [claim(0, "c0c0c0c0-0000", true), claim(1, "c1c1c1c1-1111", true)];
     let mut terminating = old1.clone();
     terminating.status = "Terminating".into();
     terminating.grace_period_seconds = Some(30);
@@ -247,4 +247,20 @@ fn the_timeline_is_capped_and_newest_first() {
     }
     assert_eq!(n.timeline().len(), app::model::TIMELINE_CAP);
     assert!(n.timeline().windows(2).all(|w| w[0].id > w[1].id && w[0].at >= w[1].at));
+}
+
+#[test]
+fn a_policy_switch_is_told_across_the_moment_the_statefulset_is_gone() {
+    let pods = vec![pod(0, "u0", "10.244.0.5", 1), pod(1, "u1", "10.244.0.6", 2)];
+    let before = snap(sts(2, "OrderedReady"), pods.clone(), vec![], DnsView::default());
+    let gone = Snapshot { namespace: "default".into(), ..Default::default() };
+    let mut after = snap(sts(2, "Parallel"), pods, vec![], DnsView::default());
+    if let Some(s) = after.statefulset.as_mut() {
+        s.uid = "sts-uid-2".into();
+    }
+    let told = tell(&[before, gone, after]);
+    assert_eq!(texts(&told), [
+        "web was deleted with --cascade=orphan and created again, switching podManagementPolicy from OrderedReady to Parallel. Its pods were adopted, not restarted: the policy only matters for scaling.",
+    ]);
+    assert_eq!(told[0].1, "kubectl get statefulset web -o jsonpath={.spec.podManagementPolicy}");
 }
