@@ -249,7 +249,8 @@ impl Viewer {
 
     /// Follows the stream until the page satisfies `ok`.
     async fn until(&mut self, what: &str, ok: impl Fn(&Snapshot) -> bool) {
-        for _ in 0..2_000 {
+        // Up to 5 minutes: a loaded CI machine runs these practice tests side by side.
+        for _ in 0..6_000 {
             if ok(&self.page) {
                 return;
             }
