@@ -110,7 +110,10 @@ if [ ! -x /usr/bin/chromium ]; then
   say "installing Debian's chromium"
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
-if [ -f end2end/package-lock.json ] && [ ! -d end2end/node_modules/@playwright/test ]; then
-  say "installing Playwright for end2end/"
+# Reinstalled whenever the lockfile changes (a stamp records which one was installed).
+LOCK_SUM=$(sha256sum end2end/package-lock.json | cut -d' ' -f1)
+if [ "$(cat end2end/node_modules/.stslab-lock 2>/dev/null)" != "$LOCK_SUM" ]; then
+  say "installing Playwright and axe for end2end/"
   (cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci -s --no-audit --no-fund)
+  echo "$LOCK_SUM" >end2end/node_modules/.stslab-lock
 fi
