@@ -71,8 +71,10 @@ pub fn router(state: AppState) -> Router {
         .leptos_routes_with_context(&state, routes, move || provide_context(backend.clone()), move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         // Compresses pages and JSON; skips the event stream and what is precompressed.
-        .layer(CompressionLayer::new())
+        // The guard reads server-function error bodies to give them their status, so it
+        // must see them before compression does (the outer layer is added last).
         .layer(middleware::from_fn_with_state(state.access.clone(), access::guard))
+        .layer(CompressionLayer::new())
         .with_state(state)
 }
 

@@ -170,6 +170,10 @@ async fn the_presenter_acts_and_each_failure_gets_its_own_status() {
     assert!(text.contains("Deleted pod web-0"), "{text}");
     let (status, _, text) = send(&lab.app, presenter(post("/api/fn/delete-pod")), "statefulset=web&pod=kube-dns-0").await;
     assert_eq!((status, text.contains("is not a pod of StatefulSet web")), (StatusCode::FORBIDDEN, true), "{text}");
+    // A browser asks for compressed answers: the refusal keeps its status all the same.
+    let (status, _, _) =
+        send(&lab.app, presenter(post("/api/fn/delete-pod")).header(header::ACCEPT_ENCODING, "br, gzip"), "statefulset=web&pod=kube-dns-0").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
     let (status, _, text) = send(&lab.app, presenter(post(ACTIONS[2].0)), ACTIONS[2].1).await;
     assert_eq!(status, StatusCode::CONFLICT, "{text}");
     let json: ActionError = serde_json::from_str(&text).expect("typed error");
