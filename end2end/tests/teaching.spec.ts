@@ -235,9 +235,10 @@ test("keyboard only: Tab to a lane's delete, Enter, confirm; ? lists the keys, d
 test("a deleted pod comes back in its lane with the same count, claim UID and DNS name, and the timeline tells the story", async ({ page, request }) => {
   await page.goto("/");
   await hydrated(page);
-  await visit(request, "web-1");
+  // Wait for the count this visit made, not an older reading still on screen.
+  const counted = /visit number (\d+)/.exec(await visit(request, "web-1"))![1];
   const lane = page.getByTestId("lane-1");
-  await expect(lane.getByTestId("visits")).toHaveText(/^\d+$/);
+  await expect(lane.getByTestId("visits")).toHaveText(counted);
   const before = {
     count: await lane.getByTestId("visits").innerText(),
     claim: await lane.getByTestId("claim-uid").innerText(),
@@ -287,10 +288,9 @@ test("breaking and healing readiness from the lane: the light, the DNS state and
 test("Visit on a lane raises that pod's count on screen and says the kubectl equivalent", async ({ page, request }) => {
   await page.goto("/");
   await hydrated(page);
-  await visit(request, "web-2");
+  const before = Number(/visit number (\d+)/.exec(await visit(request, "web-2"))![1]);
   const count = page.getByTestId("lane-2").getByTestId("visits");
-  await expect(count).toHaveText(/^\d+$/);
-  const before = Number(await count.innerText());
+  await expect(count).toHaveText(String(before));
   await page.getByTestId("lane-2").getByTestId("visit").click();
   await expect(count).toHaveText(String(before + 1));
   await expect(page.getByTestId("outcome")).toContainText("kubectl");
