@@ -268,20 +268,26 @@ struct Acknowledged {
     visits: usize,
 }
 
-/// Creates Services and visits web-0 in turn until a request fails (the cluster died)
-/// or `stop` is set.
+/// Services one round may create: five rounds stay under the practice cluster's
+/// quota of 1,000 objects of a kind, however fast the machine writes.
+const SERVICES_PER_ROUND: usize = 150;
+
+/// Creates Services (up to [`SERVICES_PER_ROUND`]) and visits web-0 in turn until a
+/// request fails (the cluster died) or `stop` is set.
 fn write_until_killed(addr: String, round: usize, stop: Arc<AtomicBool>) -> Acknowledged {
     let mut acked = Acknowledged::default();
     for i in 0.. {
         if stop.load(Ordering::SeqCst) {
             break;
         }
-        let name = format!("w-{round}-{i}");
-        let body = format!(r#"{{"apiVersion":"v1","kind":"Service","metadata":{{"name":"{name}"}},"spec":{{"ports":[{{"port":80}}]}}}}"#);
-        match http(&addr, "POST", "/api/v1/namespaces/default/services", &body) {
-            Ok((201, _)) => acked.services.push(name),
-            Ok((code, body)) => panic!("creating {name} answered {code}: {body}"),
-            Err(_) => break,
+        if i < SERVICES_PER_ROUND {
+            let name = format!("w-{round}-{i}");
+            let body = format!(r#"{{"apiVersion":"v1","kind":"Service","metadata":{{"name":"{name}"}},"spec":{{"ports":[{{"port":80}}]}}}}"#);
+            match http(&addr, "POST", "/api/v1/namespaces/default/services", &body) {
+                Ok((201, _)) => acked.services.push(name),
+                Ok((code, body)) => panic!("creating {name} answered {code}: {body}"),
+                Err(_) => break,
+            }
         }
         match http(&addr, "GET", "/api/v1/namespaces/default/pods/web-0:8000/proxy/", "") {
             Ok((200, _)) => acked.visits += 1,
