@@ -111,7 +111,7 @@ pub fn probe_light(pod: &PodView, kind: &str) -> Option<ProbeState> {
 fn severity(state: &ProbeState) -> u8 {
     match state {
         ProbeState::Passing => 0,
-        ProbeState::NotYetRun => 1,
+        ProbeState::NotYetRun | ProbeState::FirstDue { .. } => 1,
         ProbeState::NotRunning { .. } => 2,
         ProbeState::Failing { .. } => 3,
     }

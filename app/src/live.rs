@@ -171,10 +171,10 @@ impl LiveView {
                         mark_hydrated();
                         self.stream_up.set(true);
                         self.last_message_ms.set(js_sys_now());
-                        if let Some(text) = event.data().as_string() {
-                            if let Ok(delta) = serde_json::from_str::<Delta>(&text) {
-                                self.apply(delta);
-                            }
+                        if let Some(text) = event.data().as_string()
+                            && let Ok(delta) = serde_json::from_str::<Delta>(&text)
+                        {
+                            self.apply(delta);
                         }
                     }
                     Err(_) => self.stream_up.set(false),

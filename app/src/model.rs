@@ -272,6 +272,18 @@ pub struct ProbeView {
     pub passing: bool,
 }
 
+impl ProbeState {
+    /// The state at time `now` (Unix seconds): a probe whose first check is due has
+    /// not run before then and passes after it, as no failure was reported.
+    pub fn as_of(&self, now: i64) -> ProbeState {
+        match self {
+            ProbeState::FirstDue { at } if now < *at => ProbeState::NotYetRun,
+            ProbeState::FirstDue { .. } => ProbeState::Passing,
+            other => other.clone(),
+        }
+    }
+}
+
 /// What the kubelet last reported for one probe: never guessed from the container
 /// being down.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -281,6 +293,15 @@ pub enum ProbeState {
     /// startup probe has not succeeded yet).
     #[default]
     NotYetRun,
+    /// No failure reported, and the first check is due at `at` (Unix seconds: the
+    /// container's start plus `initialDelaySeconds`). The kubelet reports failures,
+    /// not successes, so from `at` on the probe is passing until a failure is reported:
+    /// see [`ProbeState::as_of`].
+    #[serde(rename_all = "camelCase")]
+    FirstDue {
+        /// When the first check runs.
+        at: i64,
+    },
     /// The last result was a success.
     Passing,
     /// Consecutive failures as the kubelet reported them (`Unhealthy` events).
@@ -690,6 +711,16 @@ mod tests {
             serde_json::json!({"state": "failing", "failures": 2, "threshold": 3, "message": "HTTP probe failed with statuscode: 500"})
         );
         assert_eq!(serde_json::to_value(ProbeState::NotYetRun).expect("json"), serde_json::json!({"state": "notYetRun"}));
+        assert_eq!(serde_json::to_value(ProbeState::FirstDue { at: 100 }).expect("json"), serde_json::json!({"state": "firstDue", "at": 100}));
+    }
+
+    #[test]
+    fn a_probe_due_later_has_not_run_and_passes_once_due_without_a_failure() {
+        let due = ProbeState::FirstDue { at: 100 };
+        assert_eq!(due.as_of(99), ProbeState::NotYetRun);
+        assert_eq!(due.as_of(100), ProbeState::Passing);
+        let failing = ProbeState::Failing { failures: 1, threshold: 3, message: "timeout".into() };
+        assert_eq!(failing.as_of(1_000), failing, "a reported state stays as it was reported");
     }
 
     #[test]

@@ -62,6 +62,9 @@ test("at 1280×720 the header, 5 lanes and the timeline fit on one screen, in ev
   await allReady(page, 5);
   await visitAll(request, 5);
   for (let i = 0; i < 5; i++) await expect(page.getByTestId(`lane-${i}`).getByTestId("visits")).toHaveText(/^\d+$/);
+  // The kubelet reports no liveness success: once the first check is due (3 s after the
+  // start) and no failure came, the light says it passes, not "not yet run".
+  for (let i = 0; i < 5; i++) await expect(page.getByTestId(`lane-${i}`).getByTestId("probe-liveness")).toContainText("✓ ok", { timeout: 15_000 });
   for (const theme of themes) {
     await page.getByTestId("theme").selectOption(theme);
     await expect(page.getByTestId("app")).toHaveAttribute("data-theme", theme);
@@ -202,6 +205,12 @@ test("keyboard only: Tab to a lane's delete, Enter, confirm; ? lists the keys, d
   await page.screenshot({ path: `${screens}/keyboard-focus-1280x720.png` });
   await page.keyboard.press("Enter");
   await expect(page.getByTestId("confirm")).toContainText("Delete pod web-1?");
+  await expect(page.getByTestId("confirm-no")).toBeFocused();
+  // Esc cancels, and the focus is back on the Delete that opened the dialog.
+  await page.keyboard.press("Escape");
+  await expect(page.getByTestId("confirm")).toHaveCount(0);
+  await expect(page.getByTestId("lane-1").getByTestId("delete-pod")).toBeFocused();
+  await page.keyboard.press("Enter");
   await expect(page.getByTestId("confirm-no")).toBeFocused();
   await page.keyboard.press("Tab");
   await expect(page.getByTestId("confirm-yes")).toBeFocused();

@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 
 use crate::actions::{delete_pod, fault, scale, set_policy, visit};
+use crate::components::focus::move_focus_with_dialog;
 use crate::error::ActionError;
 use crate::model::ActionReport;
 
@@ -119,11 +120,7 @@ pub fn ConfirmDialog() -> impl IntoView {
     // Focus goes to Cancel when the dialog opens: a keyboard user is inside it, and
     // Enter pressed twice by mistake does not confirm. Esc cancels (see shortcuts).
     let cancel = NodeRef::<leptos::html::Button>::new();
-    Effect::new(move || {
-        if let Some(button) = cancel.get() {
-            let _ = button.focus();
-        }
-    });
+    move_focus_with_dialog(cancel, move || pending.with(Option::is_some));
     move || {
         pending.get().map(|p| {
             let confirm = {

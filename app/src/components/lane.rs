@@ -4,6 +4,7 @@
 
 use leptos::prelude::*;
 
+use crate::age::Clock;
 use crate::components::lane_actions::LaneActions;
 use crate::components::pods::status_class;
 use crate::components::probes::probe_words;
@@ -109,7 +110,12 @@ fn ProbeLights(
     /// The lane's pod, if any.
     pod: Memo<Option<PodView>>,
 ) -> impl IntoView {
-    let lights = Memo::new(move |_| pod.with(|p| p.as_ref().map(|p| PROBE_KINDS.iter().map(|k| (*k, probe_light(p, k))).collect::<Vec<_>>())));
+    let clock = expect_context::<Clock>();
+    // A liveness probe's first check falls due a few seconds after the pod starts.
+    let lights = Memo::new(move |_| {
+        let now = clock.now.get();
+        pod.with(|p| p.as_ref().map(|p| PROBE_KINDS.iter().map(|k| (*k, probe_light(p, k).map(|s| s.as_of(now)))).collect::<Vec<_>>()))
+    });
     move || {
         lights.get().map(|lights| {
             view! {
@@ -145,7 +151,7 @@ fn short_words(state: Option<&ProbeState>) -> String {
         None => "– none".to_owned(),
         Some(ProbeState::Passing) => "✓ ok".to_owned(),
         Some(ProbeState::Failing { failures, threshold, .. }) => format!("✗ {failures}/{threshold}"),
-        Some(ProbeState::NotYetRun) => "… not yet".to_owned(),
+        Some(ProbeState::NotYetRun | ProbeState::FirstDue { .. }) => "… not yet".to_owned(),
         Some(ProbeState::NotRunning { .. }) => "– down".to_owned(),
     }
 }

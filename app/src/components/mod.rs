@@ -3,6 +3,7 @@
 
 pub mod confirm;
 pub mod dns;
+pub mod focus;
 pub mod header;
 pub mod lane;
 pub mod lane_actions;

@@ -14,7 +14,7 @@ pub fn probe_words(state: Option<&ProbeState>) -> (&'static str, String) {
         None => ("off", "none".to_owned()),
         Some(ProbeState::Passing) => ("pass", "✓ passing".to_owned()),
         Some(ProbeState::Failing { failures, threshold, .. }) => ("fail", format!("✗ failing {failures}/{threshold}")),
-        Some(ProbeState::NotYetRun) => ("wait", "… not yet run".to_owned()),
+        Some(ProbeState::NotYetRun | ProbeState::FirstDue { .. }) => ("wait", "… not yet run".to_owned()),
         Some(ProbeState::NotRunning { .. }) => ("off", "– not running".to_owned()),
     }
 }
@@ -89,7 +89,9 @@ fn ContainerProbes(
                 view! {
                     <ul class="probe-list">
                         {c.probes.into_iter().map(|p| {
-                            let (class, words) = probe_words(Some(&p.state));
+                            let clock = expect_context::<Clock>();
+                            let state = p.state.clone();
+                            let now = Memo::new(move |_| probe_words(Some(&state.as_of(clock.now.get()))));
                             let why = match &p.state {
                                 ProbeState::Failing { message, .. } => Some(message.clone()),
                                 ProbeState::NotRunning { reason } => Some(reason.clone()),
@@ -98,7 +100,7 @@ fn ContainerProbes(
                             view! {
                             <li data-testid=format!("probe-{}", p.kind)>
                                 <span class="probe-kind">{p.kind.clone()}</span>
-                                <span class=format!("probe-now {class}")>{words}</span>
+                                <span class=move || format!("probe-now {}", now.get().0)>{move || now.get().1}</span>
                                 {why.filter(|w| !w.is_empty()).map(|w| view! { <div class="probe-why">{w}</div> })}
                                 <div class="mono probe-spec">{format!(
                                     "{} delay={}s timeout={}s period={}s #success={} #failure={}",

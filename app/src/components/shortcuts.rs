@@ -3,6 +3,7 @@
 use leptos::prelude::*;
 
 use crate::components::confirm::Pending;
+use crate::components::focus::move_focus_with_dialog;
 use crate::components::theme::{Theme, choose};
 use crate::live::LiveView;
 
@@ -88,11 +89,7 @@ pub fn listen(live: LiveView, theme: RwSignal<Theme>, pending: RwSignal<Option<P
 pub fn ShortcutsDialog() -> impl IntoView {
     let live = expect_context::<LiveView>();
     let close = NodeRef::<leptos::html::Button>::new();
-    Effect::new(move || {
-        if let Some(button) = close.get() {
-            let _ = button.focus();
-        }
-    });
+    move_focus_with_dialog(close, move || live.help.get());
     move || {
         live.help.get().then(|| {
             view! {

@@ -154,8 +154,11 @@ pub fn probe_state(kind: Kind, probe: &Probe, c: &Reported<'_>, not_running: Opt
         Kind::Liveness => match c.unhealthy(kind, since) {
             // At the threshold the kubelet restarts the container, so a running one is below it.
             Some(e) => failing(e, consecutive(e, since).min(threshold - 1), threshold, kind),
-            None if since + i64::from(probe.initial_delay_seconds.unwrap_or(0)) <= c.ready_since.unwrap_or(since) => ProbeState::Passing,
-            None => ProbeState::NotYetRun,
+            None => {
+                let due = since + i64::from(probe.initial_delay_seconds.unwrap_or(0));
+                // Ready after the first check was due: it ran and did not fail.
+                if due <= c.ready_since.unwrap_or(since) { ProbeState::Passing } else { ProbeState::FirstDue { at: due } }
+            }
         },
         Kind::Readiness if ready => {
             let ready_since = c.ready_since.unwrap_or(since);
@@ -381,6 +384,20 @@ mod tests {
         assert_eq!(states(&p, &[]), (ProbeState::NotYetRun, ProbeState::NotYetRun));
         let p = pod(running(0, false, 0), None);
         assert_eq!(states(&p, &[]).1, ProbeState::NotYetRun, "running and started, readiness not passed yet, no failure reported");
+    }
+
+    #[test]
+    fn a_liveness_probe_with_an_initial_delay_is_due_then_and_passes_without_a_failure() {
+        let mut p = pod(running(10, true, 0), Some(11));
+        let liveness = p.spec.as_mut().and_then(|s| s.containers[0].liveness_probe.as_mut()).expect("liveness probe");
+        liveness.initial_delay_seconds = Some(3);
+        // Ready a second after it started, two before the first liveness check.
+        assert_eq!(states(&p, &[]).0, ProbeState::FirstDue { at: t0() + 13 });
+        assert_eq!(states(&p, &[]).0.as_of(t0() + 12), ProbeState::NotYetRun);
+        assert_eq!(states(&p, &[]).0.as_of(t0() + 13), ProbeState::Passing);
+        // Ready only after the check was due: it has run and passed.
+        let p = pod(running(10, true, 0), Some(20));
+        assert_eq!(states(&p, &[]).0, ProbeState::Passing);
     }
 
     #[test]
