@@ -75,15 +75,28 @@ async fn requests_a_web_page_could_make_are_refused() {
     let kubectl_like = raw(addr, &exec_upgrade(addr, None), b"").await;
     assert_eq!(kubectl_like.code, 101, "clients without Origin may exec: {}", kubectl_like.body);
 
-    // A no-preflight fetch: text/plain, or no Content-Type at all.
+    // A no-preflight fetch from a page, even one on loopback: text/plain, or a Blob body
+    // with no Content-Type at all (the browser still says where it comes from).
     let service = br#"{"apiVersion":"v1","kind":"Service","metadata":{"name":"evil"},"spec":{"ports":[{"port":80}]}}"#;
-    for content_type in ["\r\nContent-Type: text/plain;charset=UTF-8", ""] {
-        let head = format!("POST /api/v1/namespaces/default/services HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}{content_type}", service.len());
+    for headers in [
+        "\r\nContent-Type: text/plain;charset=UTF-8",
+        "\r\nContent-Type: text/plain;charset=UTF-8\r\nOrigin: http://localhost:8080\r\nSec-Fetch-Site: same-site",
+        "\r\nOrigin: http://localhost:8080\r\nSec-Fetch-Mode: cors",
+        "\r\nSec-Fetch-Site: cross-site\r\nSec-Fetch-Mode: no-cors",
+    ] {
+        let head = format!("POST /api/v1/namespaces/default/services HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}{headers}", service.len());
         let answer = raw(addr, &head, service).await;
-        assert_eq!(answer.code, 415, "{}", answer.body);
+        assert_eq!(answer.code, 415, "{headers:?}: {}", answer.body);
         assert!(answer.body.contains(r#""reason":"UnsupportedMediaType""#), "{}", answer.body);
     }
     assert_eq!(lab.kubectl(&["get", "service", "evil"]).status.code(), Some(1), "nothing was created");
+    // The Python client (kubernetes 37) sends its JSON with no Content-Type and no
+    // browser headers: taken as JSON, as kube-apiserver takes it.
+    let service = br#"{"apiVersion":"v1","kind":"Service","metadata":{"name":"from-python"},"spec":{"ports":[{"port":80}]}}"#;
+    let head = format!("POST /api/v1/namespaces/default/services HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\nUser-Agent: OpenAPI-Generator/37.0.2/python", service.len());
+    let answer = raw(addr, &head, service).await;
+    assert_eq!(answer.code, 201, "{}", answer.body);
+    lab.ok(&["get", "service", "from-python"]);
 
     // DNS rebinding: a page on evil.example whose name now resolves to 127.0.0.1.
     let rebound = raw(addr, "GET /api/v1/namespaces/default/pods HTTP/1.1\r\nHost: evil.example:6443", b"").await;

@@ -11,7 +11,9 @@
 //!   browsers send one with every cross-site `fetch` and WebSocket (exec, attach),
 //!   while kubectl, kube-rs and client-go send none;
 //! - a POST, PUT or PATCH body must be declared JSON, YAML or a patch (415), which a
-//!   page cannot do without a CORS preflight that this server never grants;
+//!   page cannot do without a CORS preflight that this server never grants. A body with
+//!   no `Content-Type` is read as JSON, as kube-apiserver does (the Python client sends
+//!   none), but only from a client that is not a browser: no `Origin`, no `Sec-Fetch-*`;
 //! - bodies are read up to [`MAX_REQUEST_BODY`] and no further (413).
 
 use std::net::IpAddr;
@@ -111,9 +113,12 @@ impl Guard {
         }
         // An empty POST (kubectl's SPDY exec fallback) carries nothing to decode.
         if matches!(parts.method, Method::POST | Method::PUT | Method::PATCH) && !read.is_empty() {
-            let content_type = header_str(&parts.headers, header::CONTENT_TYPE).unwrap_or_default();
-            if !WRITE_MEDIA_TYPES.contains(&media_type(content_type).as_str()) {
-                return Err(ApiError::unsupported_media_type(content_type));
+            let declared = match header_str(&parts.headers, header::CONTENT_TYPE) {
+                Some(content_type) => WRITE_MEDIA_TYPES.contains(&media_type(content_type).as_str()),
+                None => !from_browser(&parts.headers),
+            };
+            if !declared {
+                return Err(ApiError::unsupported_media_type(header_str(&parts.headers, header::CONTENT_TYPE).unwrap_or_default()));
             }
         }
         Ok(Request::from_parts(parts, Body::from(read)))
@@ -126,6 +131,12 @@ fn forbidden(message: String) -> ApiError {
 
 fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
     headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// Whether a browser sent the request: browsers add `Origin` to every POST and
+/// `Sec-Fetch-Site` to every request; API clients send neither.
+fn from_browser(headers: &HeaderMap) -> bool {
+    headers.contains_key(header::ORIGIN) || headers.contains_key("sec-fetch-site") || headers.contains_key("sec-fetch-mode")
 }
 
 /// `application/json; charset=utf-8` → `application/json`.
