@@ -37,6 +37,18 @@ BINARYEN_VERSION=132
 TOOLS="$PWD/.tools"
 mkdir -p "$TOOLS"
 
+# ---- The Python `kubernetes` client, which the restart test drives a lesson with ----
+PYTHON_KUBERNETES_VERSION=37.0.2
+if ! "$TOOLS/venv/bin/python" -c "import sys, kubernetes; sys.exit(kubernetes.__version__ != '$PYTHON_KUBERNETES_VERSION')" 2>/dev/null; then
+  say "installing the Python kubernetes client $PYTHON_KUBERNETES_VERSION in .tools/venv"
+  if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c "import ensurepip" 2>/dev/null; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv >/dev/null
+  fi
+  rm -rf "$TOOLS/venv"
+  python3 -m venv "$TOOLS/venv"
+  "$TOOLS/venv/bin/pip" install -q --disable-pip-version-check "kubernetes==$PYTHON_KUBERNETES_VERSION"
+fi
+
 for component in rustfmt clippy; do
   if ! rustup component list --installed 2>/dev/null | grep -q "^$component"; then
     say "adding $component"

@@ -51,8 +51,14 @@ struct Server {
 
 impl Server {
     fn start(scratch: &Scratch, extra: &[&str]) -> Server {
+        Self::start_on(scratch, "127.0.0.1:0", extra)
+    }
+
+    /// Starts the cluster listening on `listen` (a fixed port keeps a client's
+    /// kubeconfig valid across restarts).
+    fn start_on(scratch: &Scratch, listen: &str, extra: &[&str]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_practice-cluster"))
-            .args(["--listen", "127.0.0.1:0", "--state-dir"])
+            .args(["--listen", listen, "--state-dir"])
             .arg(scratch.state())
             .arg("--kubeconfig")
             .arg(scratch.kubeconfig())
@@ -340,4 +346,69 @@ fn every_acknowledged_write_survives_kill_9_at_random_moments() {
         visits += acked.visits;
     }
     assert!(services.len() > ROUNDS, "the writer got some writes in: {}", services.len());
+}
+
+#[test]
+fn the_python_client_carries_a_lesson_through_kill_9_and_loses_nothing_acknowledged() {
+    const KILLS: usize = 3;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let python = root.join("../.tools/venv/bin/python");
+    assert!(python.exists(), "the Python kubernetes client is not installed in .tools/venv: run scripts/setup.sh");
+    let scratch = Scratch::new();
+    let listen = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+        probe.local_addr().expect("its address").to_string()
+    };
+    let mut server = Server::start_on(&scratch, &listen, &[]);
+    server.wait_ready(3);
+
+    let done = scratch.0.join("restarts-done");
+    let mut lesson = Command::new(&python)
+        .arg(root.join("tests/python/lesson.py"))
+        .arg(scratch.kubeconfig())
+        .arg("900")
+        .arg(&done)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the Python lesson");
+    let mut stdout = BufReader::new(lesson.stdout.take().expect("stdout"));
+    let mut first = String::new();
+    stdout.read_line(&mut first).expect("the lesson's first line");
+    assert_eq!(first.trim(), "started", "the lesson did not start");
+
+    for _ in 0..KILLS {
+        std::thread::sleep(random_moment());
+        server.kill();
+        server = Server::start_on(&scratch, &listen, &[]);
+    }
+    std::fs::write(&done, "").expect("tell the lesson the restarts are over");
+    let mut report = String::new();
+    stdout.read_to_string(&mut report).expect("the lesson's report");
+    let finished = lesson.wait_with_output().expect("the lesson ends");
+    assert!(finished.status.success(), "the lesson failed: {}", String::from_utf8_lossy(&finished.stderr));
+    let report: serde_json::Value = serde_json::from_str(report.trim()).unwrap_or_else(|e| panic!("{e}: {report}"));
+
+    assert!(report["outages"].as_u64().unwrap_or(0) >= 1, "the lesson saw the cluster go down: {report}");
+    let present = server.ok(&["get", "svc", "-o", "name"]);
+    let acknowledged = report["services"].as_array().expect("services");
+    assert!(acknowledged.len() > KILLS, "the lesson got writes in: {report}");
+    for s in acknowledged {
+        let s = s.as_str().expect("a name");
+        assert!(present.lines().any(|l| l == format!("service/{s}")), "acknowledged Service {s} was lost");
+    }
+    // Every acknowledged visit is counted; at most one visit per crash was counted and
+    // then tried again because its answer was lost.
+    let (mut acked, mut counted) = (0, 0);
+    for pod in ["web-0", "web-1", "web-2"] {
+        let visits = report["visits"][pod].as_u64().expect("visits");
+        let count = report["counts"][pod].as_u64().expect("a count");
+        assert!(count >= visits, "{pod} counts {count} after {visits} acknowledged visits: {report}");
+        assert_eq!(server.count(pod), count.to_string(), "{pod}'s file holds the count it last answered");
+        acked += visits;
+        counted += count;
+    }
+    assert!(counted <= acked + KILLS as u64, "{counted} counted for {acked} acknowledged visits and {KILLS} crashes");
+    let old_watch = report["old_watch"].as_str().unwrap_or_default();
+    assert!(["resumed", "expired"].contains(&old_watch), "a watch from before the restarts: {old_watch}");
 }

@@ -93,7 +93,10 @@ async fn requests_a_web_page_could_make_are_refused() {
     // The Python client (kubernetes 37) sends its JSON with no Content-Type and no
     // browser headers: taken as JSON, as kube-apiserver takes it.
     let service = br#"{"apiVersion":"v1","kind":"Service","metadata":{"name":"from-python"},"spec":{"ports":[{"port":80}]}}"#;
-    let head = format!("POST /api/v1/namespaces/default/services HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\nUser-Agent: OpenAPI-Generator/37.0.2/python", service.len());
+    let head = format!(
+        "POST /api/v1/namespaces/default/services HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\nUser-Agent: OpenAPI-Generator/37.0.2/python",
+        service.len()
+    );
     let answer = raw(addr, &head, service).await;
     assert_eq!(answer.code, 201, "{}", answer.body);
     lab.ok(&["get", "service", "from-python"]);
