@@ -16,6 +16,13 @@ pub enum Clock {
     Manual(Arc<Mutex<Timestamp>>),
 }
 
+impl Default for Clock {
+    /// The system's wall clock.
+    fn default() -> Self {
+        Clock::Real
+    }
+}
+
 impl Clock {
     /// A manual clock starting at `start`.
     pub fn manual(start: Timestamp) -> Self {

@@ -114,9 +114,9 @@ impl Cluster {
         Arc::new(Cluster {
             pod_queue: controllers::pod_queue::PodQueue::new(&store),
             store,
+            runtime: Runtime::new(clock.clone()),
             clock,
             config,
-            runtime: Runtime::default(),
             reconcile: Mutex::new(()),
             next_event_expiry: Mutex::new(None),
             gc_seen: std::sync::atomic::AtomicU64::new(u64::MAX),

@@ -529,7 +529,7 @@ impl PodSync<'_> {
     fn start_instance(&mut self, node: &mut Node, rt: &mut PodRuntime, slot: Slot, at: Timestamp) {
         let Some(spec) = self.spec(slot).cloned() else { return };
         let cluster = self.ctx.cluster;
-        let root = root_fs(self.pod, rt.ip, &cluster.config.cluster_domain);
+        let root = root_fs(self.pod, rt.ip, &cluster.config.cluster_domain, &cluster.clock);
         let mounts = mount_table(cluster, node, &mut rt.scratch, self.pod, &spec, root);
         let cwd = spec.working_dir.clone().filter(|d| d.starts_with('/')).unwrap_or_else(|| "/".to_owned());
         // Best effort, as a runtime creates the working directory; a read-only mount just keeps it absent.

@@ -14,6 +14,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime};
 
+use crate::clock::Clock;
 use crate::durable::{VolumeEntry, VolumeJournal};
 
 /// Longest path accepted, in bytes (Linux's `PATH_MAX`).
@@ -166,9 +167,9 @@ impl Node {
         }
     }
 
-    fn touch(&mut self) {
+    fn touch(&mut self, now: SystemTime) {
         match self {
-            Node::Dir { modified } | Node::File { modified, .. } => *modified = SystemTime::now(),
+            Node::Dir { modified } | Node::File { modified, .. } => *modified = now,
         }
     }
 }
@@ -182,6 +183,8 @@ struct Tree {
     capacity: u64,
     /// Where a PersistentVolume's changes are made durable (with a state directory).
     journal: Option<VolumeJournal>,
+    /// The cluster's clock, which stamps modification times.
+    clock: Clock,
 }
 
 /// A modification time as the journal keeps it: nanoseconds since the Unix epoch.
@@ -191,9 +194,15 @@ fn nanos(t: SystemTime) -> u64 {
 
 impl Tree {
     fn new(capacity: u64) -> Self {
+        let clock = Clock::Real;
         let mut nodes = BTreeMap::new();
-        nodes.insert("/".to_string(), Node::Dir { modified: SystemTime::now() });
-        Tree { nodes, used: 0, capacity, journal: None }
+        nodes.insert("/".to_string(), Node::Dir { modified: SystemTime::from(clock.now()) });
+        Tree { nodes, used: 0, capacity, journal: None, clock }
+    }
+
+    /// Now, on the cluster's clock.
+    fn now(&self) -> SystemTime {
+        SystemTime::from(self.clock.now())
     }
 
     /// Tells the journal what `path` is now: a file, a directory, or gone (with
@@ -257,10 +266,11 @@ impl Tree {
     }
 
     fn bump_parent(&mut self, path: &str) {
+        let now = self.now();
         if let Some(p) = parent(path)
             && let Some(node) = self.nodes.get_mut(p)
         {
-            node.touch();
+            node.touch(now);
             self.persist(p);
         }
     }
@@ -283,7 +293,7 @@ impl Tree {
             return Err(FsError::NoSpace);
         }
         self.used = used;
-        let now = SystemTime::now();
+        let now = self.now();
         match self.nodes.get_mut(path) {
             Some(Node::File { data: existing, modified }) => {
                 if append {
@@ -377,6 +387,22 @@ impl Fs {
         Fs { inner: Arc::new(Mutex::new(tree)) }
     }
 
+    /// This filesystem, with modification times from `clock` (the cluster's) from now
+    /// on; a new filesystem's `/` is stamped again.
+    pub fn clocked(self, clock: &Clock) -> Self {
+        {
+            let mut tree = self.lock();
+            tree.clock = clock.clone();
+            let now = tree.now();
+            if tree.nodes.len() == 1
+                && let Some(root) = tree.nodes.get_mut("/")
+            {
+                root.touch(now);
+            }
+        }
+        self
+    }
+
     /// Stops appending this filesystem's changes to its journal (its volume was
     /// deleted; a pod may still hold it until it stops).
     pub fn forget_journal(&self) -> Option<VolumeJournal> {
@@ -443,8 +469,9 @@ impl Fs {
     pub fn touch(&self, path: &str) -> Result<(), FsError> {
         let path = checked(path)?;
         let mut tree = self.lock();
+        let now = tree.now();
         if let Some(node) = tree.nodes.get_mut(&path) {
-            node.touch();
+            node.touch(now);
             tree.persist(&path);
             return Ok(());
         }
@@ -459,7 +486,8 @@ impl Fs {
             return Err(FsError::AlreadyExists);
         }
         tree.check_ancestors(&path)?;
-        tree.nodes.insert(path.clone(), Node::Dir { modified: SystemTime::now() });
+        let modified = tree.now();
+        tree.nodes.insert(path.clone(), Node::Dir { modified });
         tree.persist(&path);
         tree.bump_parent(&path);
         Ok(())
@@ -480,7 +508,8 @@ impl Fs {
                 Some(Node::File { .. }) if i + 1 == last => return Err(FsError::AlreadyExists),
                 Some(Node::File { .. }) => return Err(FsError::NotADirectory),
                 None => {
-                    tree.nodes.insert(current.clone(), Node::Dir { modified: SystemTime::now() });
+                    let modified = tree.now();
+                    tree.nodes.insert(current.clone(), Node::Dir { modified });
                     tree.persist(&current);
                     tree.bump_parent(&current);
                 }
@@ -714,7 +743,7 @@ impl MountTable {
                 if self.mount_children(&path).is_empty() {
                     return Err(err);
                 }
-                let modified = loc.fs.stat("/").map(|e| e.modified).unwrap_or_else(|_| SystemTime::now());
+                let modified = loc.fs.stat("/").map(|e| e.modified).unwrap_or_else(|_| loc.fs.lock().now());
                 Ok(Entry { name: file_name(&path).to_string(), is_dir: true, size: DIR_SIZE, modified })
             }
         }

@@ -25,6 +25,7 @@ use k8s_openapi::api::core::v1::{Container, Pod};
 
 use crate::Cluster;
 use crate::api::error::ApiError;
+use crate::clock::Clock;
 use crate::durable::{Journal, Restored, VolumeJournal};
 use app::App;
 use fs::{Fs, MountTable};
@@ -56,9 +57,16 @@ pub struct Node {
     pub ips: IpAllocator,
     /// Where volume files are made durable, with a state directory.
     pub journal: Option<Arc<Journal>>,
+    /// The cluster's clock: files are stamped with its time.
+    pub clock: Clock,
 }
 
 impl Runtime {
+    /// A node whose files are stamped with `clock`'s time.
+    pub fn new(clock: Clock) -> Self {
+        Runtime { node: Mutex::new(Node { clock, ..Node::default() }) }
+    }
+
     /// Locks the node's state. Never hold it across an `.await`.
     pub fn lock(&self) -> MutexGuard<'_, Node> {
         self.node.lock().unwrap_or_else(PoisonError::into_inner)
@@ -82,12 +90,15 @@ pub enum Unreachable {
 impl Node {
     /// The filesystem of PersistentVolume `pv`, created empty on first use.
     pub fn volume(&mut self, pv: &str) -> Fs {
-        let journal = &self.journal;
+        let (journal, clock) = (&self.journal, &self.clock);
         self.volumes
             .entry(pv.to_owned())
-            .or_insert_with(|| match journal {
-                Some(j) => Fs::journaled(VolumeJournal::new(j.clone(), pv)),
-                None => Fs::new(),
+            .or_insert_with(|| {
+                match journal {
+                    Some(j) => Fs::journaled(VolumeJournal::new(j.clone(), pv)),
+                    None => Fs::new(),
+                }
+                .clocked(clock)
             })
             .clone()
     }
@@ -109,7 +120,7 @@ impl Node {
     /// Puts back the volumes a state directory held, and journals every later change.
     pub fn restore(&mut self, restored: &Restored, journal: Arc<Journal>) {
         for (name, entries) in &restored.volumes {
-            self.volumes.insert(name.clone(), Fs::restored(entries, VolumeJournal::new(journal.clone(), name)));
+            self.volumes.insert(name.clone(), Fs::restored(entries, VolumeJournal::new(journal.clone(), name)).clocked(&self.clock));
         }
         self.journal = Some(journal);
     }
@@ -231,8 +242,8 @@ fn pod_fqdn(pod: &Pod, zone: &str) -> Option<String> {
 /// A fresh container root filesystem: the usual top-level directories and the files
 /// the kubelet writes into every container (`/etc/hosts`, `/etc/hostname`,
 /// `/etc/resolv.conf`).
-pub(crate) fn root_fs(pod: &Pod, ip: Ipv4Addr, zone: &str) -> Fs {
-    let root = Fs::new();
+pub(crate) fn root_fs(pod: &Pod, ip: Ipv4Addr, zone: &str, clock: &Clock) -> Fs {
+    let root = Fs::new().clocked(clock);
     for dir in ["/bin", "/dev", "/etc", "/home", "/proc", "/root", "/sys", "/tmp", "/usr/bin", "/var"] {
         // A fresh in-memory filesystem has room for a few directories and files.
         let _ = root.create_dir_all(dir);

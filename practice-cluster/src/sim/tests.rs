@@ -410,6 +410,12 @@ fn unbound_claims_keep_the_pod_pending_until_bound() {
     assert_eq!(status(&c, "web-0"), "Running");
     c.http_get("default", "web-0", 8000, "/").expect("visit");
     assert_eq!(String::from_utf8_lossy(&c.runtime.volume("pv-1").read("/visits").expect("file")), "1\n");
+    // Files are stamped on the cluster's clock (here a manual one, years from the system's).
+    let stamped = c.runtime.volume("pv-1").stat("/visits").expect("stat").modified;
+    assert_eq!(Timestamp::try_from(stamped).expect("a time"), c.clock.now());
+    let listed = c.exec("default", "web-0", None, &argv(&["sh", "-c", "touch /tmp/new && ls -l /tmp"])).expect("runs");
+    let day = c.clock.now().strftime("%b %e").to_string();
+    assert!(String::from_utf8_lossy(&listed.stdout).contains(&day), "{day}: {listed:?}");
 }
 
 #[test]
