@@ -43,6 +43,9 @@ const STDIN_FIRST_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 /// How long stdin may pause once it has started.
 const STDIN_IDLE_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
 
+/// How long to wait for a client to answer the close of a finished command.
+const CLOSE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Subprotocols accepted, preferred first.
 const PROTOCOLS: [&str; 3] = ["v5.channel.k8s.io", "v4.channel.k8s.io", "channel.k8s.io"];
 
@@ -173,7 +176,12 @@ async fn finish(socket: &mut WebSocket, status: serde_json::Value) {
     let text = status.to_string();
     if socket.send(frame(ERROR, text.as_bytes())).await.is_ok() {
         let close = CloseFrame { code: close_code::NORMAL, reason: "".into() };
-        let _ = socket.send(Message::Close(Some(close))).await;
+        if socket.send(Message::Close(Some(close))).await.is_ok() {
+            // Wait for the client's own close: a connection closed with input still
+            // unread is reset, and a client may then lose output it had not read yet.
+            let drain = async { while let Some(Ok(_)) = socket.recv().await {} };
+            let _ = tokio::time::timeout(CLOSE_WAIT, drain).await;
+        }
     }
 }
 

@@ -24,6 +24,9 @@ pub use record::Record;
 
 /// The journal's file name inside the state directory.
 const JOURNAL: &str = "journal";
+/// The file a running cluster holds an exclusive lock on, so that two clusters never
+/// write one journal.
+const LOCK: &str = "lock";
 /// Where a compaction writes before renaming over the journal.
 const COMPACTING: &str = "journal.compacting";
 /// Below this size the journal is never compacted: rewriting it would cost more than
@@ -44,6 +47,9 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// Another running cluster holds the state directory.
+    #[error("the state directory {0} is in use by another running practice cluster: stop it, or start this one with another state directory")]
+    InUse(PathBuf),
     /// An earlier write failed, so later ones cannot be trusted to be on disk.
     #[error("the state directory stopped accepting writes: {0}")]
     Stopped(String),
@@ -169,6 +175,9 @@ struct Writer {
 #[derive(Debug)]
 pub struct Journal {
     dir: PathBuf,
+    /// Locked for as long as the journal is open; the system releases it if the
+    /// process dies.
+    _lock: File,
     writer: Mutex<Writer>,
     /// Frames appended so far, and how many of them an fsync has covered.
     appended: AtomicU64,
@@ -192,6 +201,13 @@ impl Journal {
     /// `fresh`, and returns the journal with what it held.
     pub fn open(dir: &Path, fresh: bool) -> Result<(Arc<Journal>, Restored)> {
         std::fs::create_dir_all(dir).map_err(io("create", dir))?;
+        let lock_path = dir.join(LOCK);
+        let lock = OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path).map_err(io("open", &lock_path))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => return Err(Error::InUse(dir.to_owned())),
+            Err(std::fs::TryLockError::Error(e)) => return Err(io("lock", &lock_path)(e)),
+        }
         let path = dir.join(JOURNAL);
         let leftover = dir.join(COMPACTING);
         if leftover.exists() {
@@ -223,6 +239,7 @@ impl Journal {
         let writer = Writer { file: Arc::new(file), size: good as u64, live, stopped: None };
         let journal = Journal {
             dir: dir.to_owned(),
+            _lock: lock,
             writer: Mutex::new(writer),
             appended: AtomicU64::new(0),
             synced: AtomicU64::new(0),

@@ -81,6 +81,17 @@ fn a_torn_tail_is_cut_off_and_appending_goes_on_after_it() {
 }
 
 #[test]
+fn a_second_cluster_cannot_open_a_state_directory_in_use() {
+    let dir = TempDir::new();
+    let (first, _) = Journal::open(&dir.0, false).expect("open");
+    let e = Journal::open(&dir.0, false).expect_err("in use");
+    assert!(e.to_string().contains("is in use by another running practice cluster"), "{e}");
+    assert!(Journal::open(&dir.0, true).is_err(), "not even to start it over");
+    drop(first);
+    Journal::open(&dir.0, false).expect("free again once the first is gone");
+}
+
+#[test]
 fn fresh_starts_over() {
     let dir = TempDir::new();
     {
@@ -119,6 +130,8 @@ fn churn_does_not_grow_the_journal() {
     assert!(j.size() <= COMPACT_MIN + 64 * 1024, "journal at {} bytes after churn", j.size());
     j.compact().expect("compact");
     assert!(j.size() <= after_ten + 16, "{} bytes after compaction, {after_ten} before the churn", j.size());
+    drop(churn);
+    drop(j);
     let (_, restored) = Journal::open(&dir.0, false).expect("reopen");
     assert!(restored.is_empty());
     assert_eq!(restored.rv, rv, "the version counter survives compaction");
