@@ -29,6 +29,10 @@ rm -rf "$WORK"; mkdir -p "$WORK"
 target/release/practice-cluster --listen 127.0.0.1:16500 --scenario parallel \
   --kubeconfig "$WORK/kubeconfig" >"$WORK/cluster.log" 2>&1 &
 CLUSTER_PID=$!
+for _ in $(seq 1 120); do
+  [ -s "$WORK/kubeconfig" ] && break
+  sleep 0.5
+done
 LEPTOS_SITE_ROOT=$SITE "$BIN" --kubeconfig "$WORK/kubeconfig" --listen 127.0.0.1:3400 --state-dir "$WORK/state" \
   --statefulset web >"$WORK/dashboard.log" 2>&1 &
 DASHBOARD_PID=$!

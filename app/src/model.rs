@@ -480,10 +480,21 @@ pub enum Change {
         /// Its name.
         name: String,
     },
-    /// The DNS panel.
+    /// The DNS panel, whole (its Service changed).
     Dns {
         /// New state.
         dns: DnsView,
+    },
+    /// Some of the DNS panel's records, as a splice: the records from `from` on, `remove`
+    /// of them, are replaced by `insert`. One pod's change sends its own records, not
+    /// the whole list, however many pods there are.
+    DnsRecords {
+        /// Index of the first record replaced.
+        from: usize,
+        /// How many records are replaced.
+        remove: usize,
+        /// What replaces them.
+        insert: Vec<DnsRecord>,
     },
     /// Narrations added since the last revision, newest first: put them before the
     /// timeline and keep [`TIMELINE_CAP`].
@@ -519,7 +530,7 @@ impl Snapshot {
         keyed_diff(&self.pods, &next.pods, |p| &p.name, &mut out, |p| Change::Pod { pod: p.clone() }, |name| Change::PodRemoved { name });
         keyed_diff(&self.claims, &next.claims, |c| &c.name, &mut out, |c| Change::Claim { claim: c.clone() }, |name| Change::ClaimRemoved { name });
         if self.dns != next.dns {
-            out.push(Change::Dns { dns: next.dns.clone() });
+            out.push(dns_diff(&self.dns, &next.dns));
         }
         let newest = self.timeline.first().map(|n| n.id);
         let entries: Vec<Narration> = next.timeline.iter().take_while(|n| Some(n.id) > newest).cloned().collect();
@@ -567,6 +578,12 @@ impl Snapshot {
             Change::Claim { claim } => upsert(&mut self.claims, claim, |c| (c.ordinal, c.name.clone())),
             Change::ClaimRemoved { name } => self.claims.retain(|c| c.name != name),
             Change::Dns { dns } => self.dns = dns,
+            Change::DnsRecords { from, remove, insert } => {
+                let records = &mut self.dns.records;
+                let from = from.min(records.len());
+                let to = from.saturating_add(remove).min(records.len());
+                records.splice(from..to, insert);
+            }
             Change::Narrated { mut entries } => {
                 let newest = self.timeline.first().map(|n| n.id);
                 entries.retain(|n| Some(n.id) > newest);
@@ -580,6 +597,19 @@ impl Snapshot {
     }
 }
 
+/// The change from `old` to `new` (which differ): the records that differ, between the
+/// longest common start and end, when only records changed; else the whole view.
+fn dns_diff(old: &DnsView, new: &DnsView) -> Change {
+    let same_service = old.service == new.service && old.headless == new.headless && old.publish_not_ready == new.publish_not_ready && old.domain == new.domain;
+    if !same_service {
+        return Change::Dns { dns: new.clone() };
+    }
+    let (a, b) = (&old.records, &new.records);
+    let start = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    let end = a[start..].iter().rev().zip(b[start..].iter().rev()).take_while(|(x, y)| x == y).count();
+    Change::DnsRecords { from: start, remove: a.len() - start - end, insert: b[start..b.len() - end].to_vec() }
+}
+
 fn keyed_diff<T: PartialEq>(
     old: &[T],
     new: &[T],
@@ -588,13 +618,16 @@ fn keyed_diff<T: PartialEq>(
     upsert: impl Fn(&T) -> Change,
     removed: impl Fn(String) -> Change,
 ) {
+    // Indexed by key: linear in the rows, for a StatefulSet of 1,000 pods.
+    let old_rows: std::collections::HashMap<&String, &T> = old.iter().map(|o| (key(o), o)).collect();
+    let new_keys: std::collections::HashSet<&String> = new.iter().map(&key).collect();
     for o in old {
-        if !new.iter().any(|n| key(n) == key(o)) {
+        if !new_keys.contains(key(o)) {
             out.push(removed(key(o).clone()));
         }
     }
     for n in new {
-        if old.iter().find(|o| key(o) == key(n)) != Some(n) {
+        if old_rows.get(key(n)) != Some(&n) {
             out.push(upsert(n));
         }
     }
@@ -721,6 +754,40 @@ mod tests {
         assert_eq!(due.as_of(100), ProbeState::Passing);
         let failing = ProbeState::Failing { failures: 1, threshold: 3, message: "timeout".into() };
         assert_eq!(failing.as_of(1_000), failing, "a reported state stays as it was reported");
+    }
+
+    #[test]
+    fn one_pods_dns_change_sends_its_records_only_and_replays_to_the_same_view() {
+        let record = |n: usize, published: bool| DnsRecord {
+            name: format!("web-{n}.web.default.svc.cluster.local"),
+            type_: "A".into(),
+            value: format!("10.244.0.{n}"),
+            published,
+            pod: Some(format!("web-{n}")),
+        };
+        let dns =
+            |records: Vec<DnsRecord>| DnsView { service: Some("web".into()), headless: true, domain: "cluster.local".into(), records, ..Default::default() };
+        let before = Snapshot { dns: dns((0..1000).map(|n| record(n, true)).collect()), ..Default::default() };
+        let mut after = before.clone();
+        after.dns.records[500].published = false;
+        let changes = before.diff(&after);
+        assert_eq!(changes, vec![Change::DnsRecords { from: 500, remove: 1, insert: vec![record(500, false)] }]);
+        let bytes = serde_json::to_vec(&changes).expect("json").len();
+        assert!(bytes < 300, "{bytes} bytes for one record of 1,000");
+        // Records added and removed at the ends, and a new Service, replay exactly.
+        for next in [
+            dns((0..1001).map(|n| record(n, true)).collect()),
+            dns((1..999).map(|n| record(n, n % 2 == 0)).collect()),
+            dns(vec![]),
+            DnsView { service: Some("other".into()), ..dns(vec![record(1, true)]) },
+        ] {
+            let next = Snapshot { dns: next, ..Default::default() };
+            let mut replayed = before.clone();
+            for change in before.diff(&next) {
+                replayed.apply_change(change);
+            }
+            assert_eq!(replayed.dns, next.dns);
+        }
     }
 
     #[test]

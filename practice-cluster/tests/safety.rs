@@ -168,6 +168,17 @@ async fn requests_that_cost_too_much_are_refused() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("RequestEntityTooLarge") && err.contains("the limit is 1572864"), "{err}");
 
+    // Shell loops, output floods and a pattern that backtracks: each stops at its
+    // budget with a message, and the lab goes on.
+    let pattern = format!("case {} in {}b) echo match;; esac", "a".repeat(60), "*a".repeat(30));
+    for script in ["while true; do :; done", "while true; do echo flood; done", pattern.as_str()] {
+        let out = lab.kubectl(&["exec", "web-0", "--", "sh", "-c", script]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{script}: {err}");
+        assert!(err.contains("budget"), "{script}: {err}");
+    }
+    pods_still_listed(&lab);
+
     // Replicas over the cap, through scale and through patch.
     let out = lab.kubectl(&["scale", "statefulset", "web", "--replicas=51"]);
     let err = String::from_utf8_lossy(&out.stderr);

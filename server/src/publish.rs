@@ -26,6 +26,11 @@ use crate::ordering::Tracker;
 
 /// The shortest time between two snapshots of one feed under churn.
 pub const COALESCE: Duration = Duration::from_millis(50);
+/// How long a feed waits after the first change before taking a snapshot, so that
+/// what one cause changes at once (a probe's `Unhealthy` event and the pod turning
+/// not ready arrive on two watches within a few milliseconds) is published together
+/// rather than the second part a whole [`COALESCE`] later.
+const SETTLE: Duration = Duration::from_millis(5);
 /// How many messages a slow stream may fall behind before it is sent a fresh snapshot.
 const BACKLOG: usize = 64;
 /// How many StatefulSets can have feeds at once (each is one task).
@@ -200,6 +205,8 @@ impl Publisher {
                 changed = changes.changed() => if changed.is_err() { break },
                 _ = shutdown.wait_for(|stop| *stop) => break,
             }
+            tokio::time::sleep(SETTLE).await;
+            changes.mark_unchanged();
             {
                 let mut feeds = self.feeds();
                 if feed.tx.receiver_count() == 0 {
@@ -213,7 +220,7 @@ impl Publisher {
                 }
                 Err(e) => tracing::warn!(statefulset = ?key, error = %e, "could not compute the page"),
             }
-            tokio::time::sleep(COALESCE).await;
+            tokio::time::sleep(COALESCE - SETTLE).await;
         }
         self.feeds().remove(&key);
     }
