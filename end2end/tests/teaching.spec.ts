@@ -2,7 +2,8 @@
 // screen, themes, keyboard, accessibility, and the story the timeline tells.
 import AxeBuilder from "@axe-core/playwright";
 import { expect, Page, test } from "@playwright/test";
-import { allReady, hydrated, openDetails, reset, scaleTo, signIn, visit } from "./cluster";
+import { allReady, annotate, hydrated, openDetails, reset, scaleTo, signIn, visit } from "./cluster";
+import { CLUSTER } from "../playwright.config";
 
 const screens = "test-results/screens";
 const themes = ["system", "projector", "light", "dark"];
@@ -303,4 +304,67 @@ test("Visit on a lane raises that pod's count on screen and says the kubectl equ
   await page.getByTestId("lane-2").getByTestId("visit").click();
   await expect(count).toHaveText(String(before + 1));
   await expect(page.getByTestId("outcome")).toContainText("kubectl");
+});
+
+test("a broken StatefulSet shows each failure as kubectl prints it, and a crash as a crash, not a failing probe", async ({ page, request }) => {
+  const apps = `${CLUSTER}/apis/apps/v1/namespaces/default/statefulsets`;
+  const services = `${CLUSTER}/api/v1/namespaces/default/services`;
+  // Like the broken lab: broken-0's init container fails; broken-1's app will exit.
+  const service = { apiVersion: "v1", kind: "Service", metadata: { name: "broken" }, spec: { clusterIP: "None", selector: { app: "broken" }, ports: [{ name: "http", port: 8000 }] } };
+  const statefulset = {
+    apiVersion: "apps/v1",
+    kind: "StatefulSet",
+    metadata: { name: "broken" },
+    spec: {
+      serviceName: "broken",
+      replicas: 2,
+      podManagementPolicy: "Parallel",
+      selector: { matchLabels: { app: "broken" } },
+      template: {
+        metadata: { labels: { app: "broken" } },
+        spec: {
+          initContainers: [
+            { name: "check-config", image: "busybox:1.36", command: ["sh", "-c", "if [ \"$HOSTNAME\" = broken-0 ]; then echo 'config.yaml: No such file or directory' >&2; exit 1; fi"] },
+          ],
+          containers: [
+            {
+              name: "app",
+              image: "stslab/visits:1.0",
+              env: [{ name: "VISITS_FILE", value: "/data/visits" }],
+              ports: [{ name: "http", containerPort: 8000 }],
+              volumeMounts: [{ name: "data", mountPath: "/data" }],
+              readinessProbe: { httpGet: { path: "/healthz", port: "http" }, periodSeconds: 2 },
+              livenessProbe: { httpGet: { path: "/healthz", port: "http" }, periodSeconds: 2 },
+            },
+          ],
+        },
+      },
+      volumeClaimTemplates: [{ metadata: { name: "data" }, spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } } }],
+    },
+  };
+  expect((await request.post(services, { data: service })).status()).toBe(201);
+  expect((await request.post(apps, { data: statefulset })).status()).toBe(201);
+  try {
+    await page.goto("/?statefulset=broken");
+    await hydrated(page);
+    const lane0 = page.getByTestId("lane-0");
+    const lane1 = page.getByTestId("lane-1");
+    await expect(lane0.getByTestId("status")).toHaveText(/^Init:(Error|CrashLoopBackOff)$/, { timeout: 60_000 });
+    await expect(lane0.getByTestId("ready")).toHaveText("0/1");
+    await expect(lane1.getByTestId("ready")).toHaveText("1/1", { timeout: 60_000 });
+    await annotate(request, "broken-1", "stslab.dev/crash", "true");
+    await expect(lane1.getByTestId("status")).toHaveText("CrashLoopBackOff", { timeout: 90_000 });
+    await expect(lane1.getByTestId("ready")).toHaveText("0/1");
+    // The app exited: the lane says so with its exit code, and no probe is said to fail.
+    await expect(lane1.getByTestId("crash")).toContainText(/app exited: .*\(exit \d+\)/);
+    for (const kind of ["liveness", "readiness"]) await expect(lane1.getByTestId(`probe-${kind}`)).not.toContainText("✗");
+    await expect(lane1.getByTestId("dns-state")).toContainText("withheld");
+    const result = await new AxeBuilder({ page }).analyze();
+    const serious = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical").map((v) => v.id);
+    expect(serious).toEqual([]);
+    await page.screenshot({ path: `${screens}/broken-1280x720.png` });
+  } finally {
+    await request.delete(`${apps}/broken`);
+    await request.delete(`${services}/broken`);
+  }
 });

@@ -365,8 +365,10 @@ impl Dashboard {
         self.check_writable()?;
         validate::object_name("StatefulSet", statefulset)?;
         let replicas = validate::replicas(replicas)?;
-        let sts = self.on_screen(statefulset)?;
+        // The lock first: during a policy switch the StatefulSet is briefly absent, and
+        // the truth to tell is that the switch is still running.
         let _one_at_a_time = self.one_at_a_time(statefulset)?;
+        let sts = self.on_screen(statefulset)?;
         let spec = sts.spec.as_ref();
         let from = spec.and_then(|s| s.replicas).unwrap_or(1);
         let policy = spec.and_then(|s| s.pod_management_policy.clone()).unwrap_or_else(|| "OrderedReady".into());
