@@ -27,7 +27,12 @@ pub async fn get_page(statefulset: Option<String>) -> Result<Page, ActionError> 
         .and_then(|p| p.extensions.get::<crate::backend::Viewer>().copied())
         .unwrap_or_default()
         .0;
+    let story = use_context::<crate::backend::SharedStories>().and_then(|s| s.story(statefulset.as_deref()));
     let mut snapshot = backend()?.snapshot(statefulset)?;
+    if let Some((timeline, ordering)) = story {
+        snapshot.timeline = timeline;
+        snapshot.ordering = ordering;
+    }
     // The first paint shows the first rows; the live stream brings the rest.
     snapshot.pods.truncate(crate::live::PAGE_ROWS);
     snapshot.claims.truncate(crate::live::PAGE_ROWS);

@@ -9,7 +9,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use crate::error::ActionError;
-use crate::model::{ActionReport, Role, Snapshot};
+use crate::model::{ActionReport, Narration, OrderingChart, Role, Snapshot};
 
 /// A boxed future returned by [`Backend`] actions.
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
@@ -37,6 +37,18 @@ pub trait Backend: Send + Sync + 'static {
 
 /// How the backend is shared through Leptos context.
 pub type SharedBackend = Arc<dyn Backend>;
+
+/// The story so far, as the live feed of a StatefulSet has told it to every viewer:
+/// the page's first paint shows it, so a laptop that joins mid-lesson (or a reload on
+/// the projector) sees the timeline and the ordering chart at once.
+pub trait Stories: Send + Sync + 'static {
+    /// The timeline and ordering charts of the feed for `statefulset` (`None`: the
+    /// default one), if a viewer is following it.
+    fn story(&self, statefulset: Option<&str>) -> Option<(Vec<Narration>, Vec<OrderingChart>)>;
+}
+
+/// How the stories are shared through Leptos context.
+pub type SharedStories = Arc<dyn Stories>;
 
 /// The role of the request being served, put in the request's extensions by the server.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

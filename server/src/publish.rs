@@ -14,9 +14,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use app::backend::SharedBackend;
+use app::backend::{SharedBackend, Stories};
 use app::error::ActionError;
-use app::model::{Change, Snapshot};
+use app::model::{Change, Narration, OrderingChart, Snapshot};
 use bytes::Bytes;
 use serde::Serialize;
 use tokio::sync::{broadcast, watch};
@@ -223,6 +223,14 @@ impl Publisher {
             tokio::time::sleep(COALESCE - SETTLE).await;
         }
         self.feeds().remove(&key);
+    }
+}
+
+impl Stories for Publisher {
+    fn story(&self, statefulset: Option<&str>) -> Option<(Vec<Narration>, Vec<OrderingChart>)> {
+        let feed = self.feeds().get(&statefulset.map(str::to_owned)).cloned()?;
+        let current = feed.lock();
+        Some((current.snapshot.timeline.clone(), current.snapshot.ordering.clone()))
     }
 }
 

@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use app::backend::SharedBackend;
+use app::backend::{SharedBackend, SharedStories};
 use app::error::ActionError;
 use app::model::Snapshot;
 use app::{App, shell};
@@ -56,6 +56,7 @@ pub struct Choice {
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let backend = state.backend.clone();
+    let stories: SharedStories = state.publisher.clone();
     let options = state.leptos_options.clone();
     // cargo-leptos writes the wasm, js and css here; scripts/build-site.sh adds .br and .gz.
     let pkg = Path::new(&*options.site_root).join(&*options.site_pkg_dir);
@@ -68,7 +69,15 @@ pub fn router(state: AppState) -> Router {
             // Not hashed by name: browsers revalidate (a 304 when unchanged).
             tower::ServiceBuilder::new().layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"))).service(assets),
         )
-        .leptos_routes_with_context(&state, routes, move || provide_context(backend.clone()), move || shell(options.clone()))
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            move || {
+                provide_context(backend.clone());
+                provide_context(stories.clone());
+            },
+            move || shell(options.clone()),
+        )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         // Compresses pages and JSON; skips the event stream and what is precompressed.
         // The guard reads server-function error bodies to give them their status, so it

@@ -325,3 +325,21 @@ async fn a_full_house_gets_a_sentence_not_a_hang() {
     let text = String::from_utf8_lossy(&third.into_body().collect().await.expect("body").to_bytes()).into_owned();
     assert!(text.contains("its maximum"), "{text}");
 }
+
+#[tokio::test]
+async fn a_page_loaded_mid_lesson_paints_the_timeline_the_stream_has_told() {
+    let lab = lab();
+    let mut stream = lab.app.clone().oneshot(get("/api/stream").body(Body::empty()).expect("request")).await.expect("stream").into_body();
+    assert!(next_event(&mut stream).await.contains(r#""type":"snapshot""#));
+    // Scaled up: a pod appears, and the feed tells it.
+    lab.fake.snapshot.lock().expect("lock").pods.push(pod("web-2", 2, "Pending"));
+    lab.changes.send_modify(|n| *n += 1);
+    let delta = next_event(&mut stream).await;
+    let data: serde_json::Value = serde_json::from_str(delta.split("data: ").nth(1).expect("data").trim()).expect("json");
+    let told = data["changes"].as_array().expect("changes").iter().find(|c| c["kind"] == "narrated").expect("a narration").clone();
+    let sentence = told["entries"][0]["text"].as_str().expect("text").to_owned();
+    let (status, _, page) = send(&lab.app, get("/"), "").await;
+    assert_eq!(status, StatusCode::OK);
+    let escaped = sentence.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    assert!(page.contains(&escaped), "the first paint holds {sentence:?}: {page}");
+}
