@@ -151,6 +151,7 @@ mod tests {
             name: format!("web-{n}.web.default.svc.cluster.local"),
             type_: "A".into(),
             value: format!("10.0.0.{n}"),
+            weight: None,
             published,
             pod: Some(format!("web-{n}")),
         }

@@ -414,12 +414,39 @@ pub struct DnsRecord {
     /// `A` or `SRV`.
     #[serde(rename = "type")]
     pub type_: String,
-    /// The answer: an IP, a list of IPs, or `0 50 8000 web-0.web.default.svc.cluster.local.`.
+    /// The answer without an SRV record's priority and weight: an IP, or
+    /// `8000 web-0.web.default.svc.cluster.local.` (see [`DnsRecord::answer`]).
     pub value: String,
+    /// An SRV record's weight (its priority is 0). Kept apart from `value` because it
+    /// is shared: CoreDNS gives each of a name's n answers 100 / n, so one pod turning
+    /// ready changes every weight, which travels as one [`Change::SrvWeights`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight: Option<u16>,
     /// Whether DNS answers it now (false: the endpoint is not ready).
     pub published: bool,
     /// The pod the record is about, if one.
     pub pod: Option<String>,
+}
+
+impl DnsRecord {
+    /// The answer as `dig` prints it: `10.244.0.5`, or
+    /// `0 50 8000 web-0.web.default.svc.cluster.local.` for an SRV record.
+    pub fn answer(&self) -> String {
+        match self.weight {
+            Some(weight) => format!("0 {weight} {}", self.value),
+            None => self.value.clone(),
+        }
+    }
+
+    /// What identifies the record in a list: its name, type and answer (weight aside).
+    fn key(&self) -> (&str, &str, &str) {
+        (&self.name, &self.type_, &self.value)
+    }
+
+    /// Equal but for the weight.
+    fn same_but_weight(&self, other: &DnsRecord) -> bool {
+        self.key() == other.key() && self.published == other.published && self.pod == other.pod
+    }
 }
 
 /// A change to apply to a [`Snapshot`], keyed by row so one pod's change touches one row.
@@ -496,6 +523,16 @@ pub enum Change {
         /// What replaces them.
         insert: Vec<DnsRecord>,
     },
+    /// New weights for every SRV answer of `name`: `published` for the ready ones and
+    /// `withheld` for the others (as if they were ready too).
+    SrvWeights {
+        /// The SRV name, e.g. `_http._tcp.web.default.svc.cluster.local`.
+        name: String,
+        /// The weight of each published answer.
+        published: u16,
+        /// The weight a withheld answer would have.
+        withheld: u16,
+    },
     /// Narrations added since the last revision, newest first: put them before the
     /// timeline and keep [`TIMELINE_CAP`].
     Narrated {
@@ -530,7 +567,7 @@ impl Snapshot {
         keyed_diff(&self.pods, &next.pods, |p| &p.name, &mut out, |p| Change::Pod { pod: p.clone() }, |name| Change::PodRemoved { name });
         keyed_diff(&self.claims, &next.claims, |c| &c.name, &mut out, |c| Change::Claim { claim: c.clone() }, |name| Change::ClaimRemoved { name });
         if self.dns != next.dns {
-            out.push(dns_diff(&self.dns, &next.dns));
+            out.extend(dns_diff(&self.dns, &next.dns));
         }
         let newest = self.timeline.first().map(|n| n.id);
         let entries: Vec<Narration> = next.timeline.iter().take_while(|n| Some(n.id) > newest).cloned().collect();
@@ -584,6 +621,11 @@ impl Snapshot {
                 let to = from.saturating_add(remove).min(records.len());
                 records.splice(from..to, insert);
             }
+            Change::SrvWeights { name, published, withheld } => {
+                for r in self.dns.records.iter_mut().filter(|r| r.weight.is_some() && r.name == name) {
+                    r.weight = Some(if r.published { published } else { withheld });
+                }
+            }
             Change::Narrated { mut entries } => {
                 let newest = self.timeline.first().map(|n| n.id);
                 entries.retain(|n| Some(n.id) > newest);
@@ -597,17 +639,86 @@ impl Snapshot {
     }
 }
 
-/// The change from `old` to `new` (which differ): the records that differ, between the
-/// longest common start and end, when only records changed; else the whole view.
-fn dns_diff(old: &DnsView, new: &DnsView) -> Change {
+/// The changes from `old` to `new` (which differ): splices for the records added,
+/// removed or changed, and one [`Change::SrvWeights`] per SRV name whose weights moved;
+/// the whole view when the Service itself changed, or when that would not rebuild
+/// `new` exactly.
+fn dns_diff(old: &DnsView, new: &DnsView) -> Vec<Change> {
+    let whole = || vec![Change::Dns { dns: new.clone() }];
     let same_service = old.service == new.service && old.headless == new.headless && old.publish_not_ready == new.publish_not_ready && old.domain == new.domain;
     if !same_service {
-        return Change::Dns { dns: new.clone() };
+        return whole();
     }
-    let (a, b) = (&old.records, &new.records);
-    let start = a.iter().zip(b).take_while(|(x, y)| x == y).count();
-    let end = a[start..].iter().rev().zip(b[start..].iter().rev()).take_while(|(x, y)| x == y).count();
-    Change::DnsRecords { from: start, remove: a.len() - start - end, insert: b[start..b.len() - end].to_vec() }
+    let mut changes: Vec<Change> = record_splices(&old.records, &new.records)
+        .into_iter()
+        .map(|(from, remove, insert)| Change::DnsRecords { from, remove, insert: new.records[insert].to_vec() })
+        .collect();
+    let mut rebuilt = Snapshot { dns: old.clone(), ..Default::default() };
+    for change in &changes {
+        rebuilt.apply_change(change.clone());
+    }
+    let mut names: Vec<&str> = Vec::new();
+    for (was, now) in rebuilt.dns.records.iter().zip(&new.records) {
+        if was.weight != now.weight && !names.contains(&now.name.as_str()) {
+            names.push(&now.name);
+        }
+    }
+    for name in names {
+        let weight = |published: bool| new.records.iter().find(|r| r.name == name && r.published == published).and_then(|r| r.weight);
+        let (published, withheld) = (weight(true), weight(false));
+        let change =
+            Change::SrvWeights { name: name.to_owned(), published: published.or(withheld).unwrap_or(0), withheld: withheld.or(published).unwrap_or(0) };
+        rebuilt.apply_change(change.clone());
+        changes.push(change);
+    }
+    if rebuilt.dns != *new { whole() } else { changes }
+}
+
+/// Splices `(from, remove, insert)` that turn `old` into `new`, applied in order, with
+/// `insert` a range of `new`: a walk of both lists that matches records by
+/// [`DnsRecord::key`], so a record added, removed or changed in place costs that
+/// record, not the records between it and the next change.
+fn record_splices(old: &[DnsRecord], new: &[DnsRecord]) -> Vec<(usize, usize, std::ops::Range<usize>)> {
+    let at: std::collections::HashMap<(&str, &str, &str), usize> = old.iter().enumerate().map(|(i, r)| (r.key(), i)).collect();
+    let mut out: Vec<(usize, usize, std::ops::Range<usize>)> = Vec::new();
+    let mut push = |from: usize, remove: usize, insert: std::ops::Range<usize>| match out.last_mut() {
+        // Touching the previous splice: one splice.
+        Some((f, r, ins)) if *f + ins.len() == from && (ins.start == ins.end || insert.start == insert.end || ins.end == insert.start) => {
+            *r += remove;
+            if ins.start == ins.end {
+                *ins = insert;
+            } else if insert.start != insert.end {
+                ins.end = insert.end;
+            }
+        }
+        _ => out.push((from, remove, insert)),
+    };
+    let (mut i, mut j) = (0, 0);
+    while i < old.len() || j < new.len() {
+        if i < old.len() && j < new.len() && old[i].key() == new[j].key() {
+            if !old[i].same_but_weight(&new[j]) {
+                push(j, 1, j..j + 1);
+            }
+            i += 1;
+            j += 1;
+        } else if j == new.len() {
+            push(j, old.len() - i, j..j);
+            i = old.len();
+        } else {
+            match at.get(&new[j].key()) {
+                // The records before it in `old` are gone.
+                Some(&k) if k > i => {
+                    push(j, k - i, j..j);
+                    i = k;
+                }
+                _ => {
+                    push(j, 0, j..j + 1);
+                    j += 1;
+                }
+            }
+        }
+    }
+    out
 }
 
 fn keyed_diff<T: PartialEq>(
@@ -756,34 +867,83 @@ mod tests {
         assert_eq!(failing.as_of(1_000), failing, "a reported state stays as it was reported");
     }
 
-    #[test]
-    fn one_pods_dns_change_sends_its_records_only_and_replays_to_the_same_view() {
-        let record = |n: usize, published: bool| DnsRecord {
-            name: format!("web-{n}.web.default.svc.cluster.local"),
+    /// A headless Service's records as the mapping lists them, for pods `ordinals` of
+    /// which those in `ready` are ready: its A records, each pod's A record, its SRV answers.
+    fn headless_dns(ordinals: &[usize], ready: impl Fn(usize) -> bool) -> DnsView {
+        let fqdn = "web.default.svc.cluster.local";
+        let ready_count = ordinals.iter().filter(|&&n| ready(n)).count();
+        let weight = |published: bool| (100 / if published { ready_count } else { ready_count + 1 }.max(1)).max(1) as u16;
+        let ip = |n: usize| format!("10.244.{}.{}", n / 200, n % 200 + 2);
+        let pod = |n: usize| Some(format!("web-{n}"));
+        let mut records: Vec<DnsRecord> = ordinals
+            .iter()
+            .map(|&n| DnsRecord { name: fqdn.into(), type_: "A".into(), value: ip(n), weight: None, published: ready(n), pod: pod(n) })
+            .collect();
+        records.extend(ordinals.iter().map(|&n| DnsRecord {
+            name: format!("web-{n}.{fqdn}"),
             type_: "A".into(),
-            value: format!("10.244.0.{n}"),
-            published,
-            pod: Some(format!("web-{n}")),
-        };
-        let dns =
-            |records: Vec<DnsRecord>| DnsView { service: Some("web".into()), headless: true, domain: "cluster.local".into(), records, ..Default::default() };
-        let before = Snapshot { dns: dns((0..1000).map(|n| record(n, true)).collect()), ..Default::default() };
-        let mut after = before.clone();
-        after.dns.records[500].published = false;
-        let changes = before.diff(&after);
-        assert_eq!(changes, vec![Change::DnsRecords { from: 500, remove: 1, insert: vec![record(500, false)] }]);
-        let bytes = serde_json::to_vec(&changes).expect("json").len();
-        assert!(bytes < 300, "{bytes} bytes for one record of 1,000");
-        // Records added and removed at the ends, and a new Service, replay exactly.
+            value: ip(n),
+            weight: None,
+            published: ready(n),
+            pod: pod(n),
+        }));
+        records.extend(ordinals.iter().map(|&n| DnsRecord {
+            name: format!("_http._tcp.{fqdn}"),
+            type_: "SRV".into(),
+            value: format!("8000 web-{n}.{fqdn}."),
+            weight: Some(weight(ready(n))),
+            published: ready(n),
+            pod: pod(n),
+        }));
+        DnsView { service: Some("web".into()), headless: true, domain: "cluster.local".into(), records, ..Default::default() }
+    }
+
+    #[test]
+    fn one_pods_readiness_costs_its_records_and_one_weight_change_at_any_size() {
+        let srv = "_http._tcp.web.default.svc.cluster.local";
+        for size in [10, 1000] {
+            let all: Vec<usize> = (0..size).collect();
+            let before = Snapshot { dns: headless_dns(&all, |_| true), ..Default::default() };
+            let after = Snapshot { dns: headless_dns(&all, |n| n != size / 2), ..Default::default() };
+            let changes = before.diff(&after);
+            let splices = changes.iter().filter(|c| matches!(c, Change::DnsRecords { remove: 1, insert, .. } if insert.len() == 1)).count();
+            assert_eq!(splices, 3, "its service A, its own A and its SRV answer: {changes:?}");
+            let bytes = serde_json::to_vec(&changes).expect("json").len();
+            assert!(bytes < 1_000, "{bytes} bytes for one pod of {size}");
+            let mut replayed = before.clone();
+            for change in changes.clone() {
+                replayed.apply_change(change);
+            }
+            assert_eq!(replayed.dns, after.dns);
+            if size == 10 {
+                // 9 ready: 100 / 9 each; the withheld one as if it were the tenth.
+                assert!(changes.contains(&Change::SrvWeights { name: srv.into(), published: 11, withheld: 10 }), "{changes:?}");
+                assert_eq!(after.dns.records[20].answer(), format!("0 11 8000 web-0.web.default.svc.cluster.local."));
+            }
+        }
+    }
+
+    #[test]
+    fn any_dns_change_replays_to_the_same_view() {
+        let all: Vec<usize> = (0..50).collect();
+        let before = Snapshot { dns: headless_dns(&all, |n| n % 3 != 0), ..Default::default() };
+        let fewer: Vec<usize> = (0..50).filter(|n| n % 7 != 0).collect();
+        let more: Vec<usize> = (0..60).collect();
         for next in [
-            dns((0..1001).map(|n| record(n, true)).collect()),
-            dns((1..999).map(|n| record(n, n % 2 == 0)).collect()),
-            dns(vec![]),
-            DnsView { service: Some("other".into()), ..dns(vec![record(1, true)]) },
+            headless_dns(&all, |_| true),
+            headless_dns(&all, |n| n % 2 == 0),
+            headless_dns(&more, |n| n % 3 != 0),
+            headless_dns(&fewer, |n| n % 3 != 0),
+            headless_dns(&fewer, |_| false),
+            headless_dns(&[], |_| true),
+            DnsView { headless: false, ..headless_dns(&all, |_| true) },
         ] {
             let next = Snapshot { dns: next, ..Default::default() };
+            let changes = before.diff(&next);
+            // Only a changed Service sends the whole view; the rest are splices and weights.
+            assert_eq!(changes.iter().any(|c| matches!(c, Change::Dns { .. })), next.dns.headless != before.dns.headless, "{changes:?}");
             let mut replayed = before.clone();
-            for change in before.diff(&next) {
+            for change in changes {
                 replayed.apply_change(change);
             }
             assert_eq!(replayed.dns, next.dns);

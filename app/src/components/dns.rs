@@ -28,12 +28,12 @@ pub fn DnsPanel() -> impl IntoView {
             <table>
                 <thead><tr><th>"Name"</th><th>"Type"</th><th>"Answer"</th><th>"Published"</th></tr></thead>
                 <tbody>
-                    <For each=move || { let limit = if live.show_all.get() { usize::MAX } else { crate::live::PAGE_ROWS }; dns().records.into_iter().take(limit).collect::<Vec<_>>() } key=|r| (r.name.clone(), r.type_.clone(), r.value.clone(), r.published)
+                    <For each=move || { let limit = if live.show_all.get() { usize::MAX } else { crate::live::PAGE_ROWS }; dns().records.into_iter().take(limit).collect::<Vec<_>>() } key=|r| (r.name.clone(), r.type_.clone(), r.answer(), r.published)
                         children=move |r| view! {
                             <tr class:withheld=!r.published data-testid=format!("dns-{}", r.name)>
                                 <td class="mono">{r.name.clone()}</td>
                                 <td>{r.type_.clone()}</td>
-                                <td class="mono">{r.value.clone()}</td>
+                                <td class="mono">{r.answer()}</td>
                                 <td>{if r.published { "yes" } else { "no: endpoint not ready" }}</td>
                             </tr>
                         }/>

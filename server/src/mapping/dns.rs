@@ -19,11 +19,12 @@ pub fn dns_view(svc: Option<&Service>, slices: &[Arc<EndpointSlice>], domain: &s
     let records = service_entries(svc, slices, domain)
         .into_iter()
         .map(|e| {
-            let (name, type_, value) = match e.record {
-                Record::A { name, ip } => (name, "A", ip.to_string()),
-                Record::Srv { name, priority, weight, port, target } => (name, "SRV", format!("{priority} {weight} {port} {target}.")),
+            let (name, type_, value, weight) = match e.record {
+                Record::A { name, ip } => (name, "A", ip.to_string(), None),
+                // The priority is always 0 (as CoreDNS answers); the weight travels apart.
+                Record::Srv { name, weight, port, target, .. } => (name, "SRV", format!("{port} {target}."), Some(weight)),
             };
-            DnsRecord { name, type_: type_.to_owned(), value, published: e.published, pod: e.pod }
+            DnsRecord { name, type_: type_.to_owned(), value, weight, published: e.published, pod: e.pod }
         })
         .collect();
     DnsView {
@@ -79,8 +80,13 @@ mod tests {
         })]
     }
 
-    fn rows(v: &DnsView) -> Vec<(&str, &str, &str, bool)> {
-        v.records.iter().map(|r| (r.name.as_str(), r.type_.as_str(), r.value.as_str(), r.published)).collect()
+    /// Each record as (name, type, answer as dig prints it, published).
+    fn rows(v: &DnsView) -> Vec<(String, String, String, bool)> {
+        v.records.iter().map(|r| (r.name.clone(), r.type_.clone(), r.answer(), r.published)).collect()
+    }
+
+    fn owned(rows: &[(&str, &str, &str, bool)]) -> Vec<(String, String, String, bool)> {
+        rows.iter().map(|(n, t, a, p)| ((*n).to_owned(), (*t).to_owned(), (*a).to_owned(), *p)).collect()
     }
 
     /// What the practice cluster's resolver answers for the same objects, as rows.
@@ -95,14 +101,14 @@ mod tests {
         assert!(v.headless);
         assert_eq!(
             rows(&v),
-            [
+            owned(&[
                 ("web.default.svc.cluster.local", "A", "10.244.0.2", true),
                 ("web.default.svc.cluster.local", "A", "10.244.0.3", false),
                 ("web-0.web.default.svc.cluster.local", "A", "10.244.0.2", true),
                 ("web-1.web.default.svc.cluster.local", "A", "10.244.0.3", false),
                 ("_http._tcp.web.default.svc.cluster.local", "SRV", "0 100 8000 web-0.web.default.svc.cluster.local.", true),
                 ("_http._tcp.web.default.svc.cluster.local", "SRV", "0 50 8000 web-1.web.default.svc.cluster.local.", false),
-            ]
+            ])
         );
         assert_eq!(v.records[3].pod.as_deref(), Some("web-1"));
         let published: Vec<&str> = v.records.iter().filter(|r| r.published).map(|r| r.name.as_str()).collect();
@@ -116,12 +122,12 @@ mod tests {
         assert!(!v.headless);
         assert_eq!(
             rows(&v),
-            [
+            owned(&[
                 ("web.default.svc.cluster.local", "A", "10.96.0.50", true),
                 ("_http._tcp.web.default.svc.cluster.local", "SRV", "0 100 80 web.default.svc.cluster.local.", true),
                 ("web-0.web.default.svc.cluster.local", "A", "10.244.0.2", true),
                 ("web-1.web.default.svc.cluster.local", "A", "10.244.0.3", false),
-            ]
+            ])
         );
         let published: Vec<&str> = v.records.iter().filter(|r| r.published).map(|r| r.name.as_str()).collect();
         assert_eq!(published, resolver(&svc));

@@ -74,6 +74,7 @@ fn dns(pods: &[(&str, &str, bool)]) -> DnsView {
                 name: format!("{pod}.{FQDN}"),
                 type_: "A".into(),
                 value: (*ip).into(),
+                weight: None,
                 published: *published,
                 pod: Some((*pod).into()),
             })
