@@ -918,7 +918,7 @@ mod tests {
             if size == 10 {
                 // 9 ready: 100 / 9 each; the withheld one as if it were the tenth.
                 assert!(changes.contains(&Change::SrvWeights { name: srv.into(), published: 11, withheld: 10 }), "{changes:?}");
-                assert_eq!(after.dns.records[20].answer(), format!("0 11 8000 web-0.web.default.svc.cluster.local."));
+                assert_eq!(after.dns.records[20].answer(), "0 11 8000 web-0.web.default.svc.cluster.local.");
             }
         }
     }

@@ -69,6 +69,7 @@ fn ContainerProbes(
     c: ContainerView,
 ) -> impl IntoView {
     let summary = format!("{} · {} · started {} · ready {} · restarts {}", c.name, c.state, yes_no(c.started), yes_no(c.ready), c.restart_count);
+    let clock = expect_context::<Clock>();
     view! {
         <div class="container">
             <p class="summary">{summary}</p>
@@ -79,7 +80,6 @@ fn ContainerProbes(
                 )}</p>
             })}
             {c.last_termination.map(|t| {
-                let clock = expect_context::<Clock>();
                 let at = c.last_termination_at;
                 view! { <p class="last">"Last ended: " {t} {move || if at == 0 { String::new() } else { format!(", {} ago", clock.age(at)) }}</p> }
             })}
@@ -89,7 +89,6 @@ fn ContainerProbes(
                 view! {
                     <ul class="probe-list">
                         {c.probes.into_iter().map(|p| {
-                            let clock = expect_context::<Clock>();
                             let state = p.state.clone();
                             let now = Memo::new(move |_| probe_words(Some(&state.as_of(clock.now.get()))));
                             let why = match &p.state {

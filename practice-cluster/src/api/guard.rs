@@ -113,12 +113,13 @@ impl Guard {
         }
         // An empty POST (kubectl's SPDY exec fallback) carries nothing to decode.
         if matches!(parts.method, Method::POST | Method::PUT | Method::PATCH) && !read.is_empty() {
-            let declared = match header_str(&parts.headers, header::CONTENT_TYPE) {
+            let content_type = header_str(&parts.headers, header::CONTENT_TYPE);
+            let declared = match content_type {
                 Some(content_type) => WRITE_MEDIA_TYPES.contains(&media_type(content_type).as_str()),
                 None => !from_browser(&parts.headers),
             };
             if !declared {
-                return Err(ApiError::unsupported_media_type(header_str(&parts.headers, header::CONTENT_TYPE).unwrap_or_default()));
+                return Err(ApiError::unsupported_media_type(content_type.unwrap_or_default()));
             }
         }
         Ok(Request::from_parts(parts, Body::from(read)))

@@ -193,8 +193,7 @@ fn nanos(t: SystemTime) -> u64 {
 }
 
 impl Tree {
-    fn new(capacity: u64) -> Self {
-        let clock = Clock::Real;
+    fn new(capacity: u64, clock: Clock) -> Self {
         let mut nodes = BTreeMap::new();
         nodes.insert("/".to_string(), Node::Dir { modified: SystemTime::from(clock.now()) });
         Tree { nodes, used: 0, capacity, journal: None, clock }
@@ -353,18 +352,23 @@ impl Fs {
 
     /// An empty filesystem holding up to `capacity` bytes of file content.
     pub fn with_capacity(capacity: u64) -> Self {
-        Fs { inner: Arc::new(Mutex::new(Tree::new(capacity))) }
+        Fs { inner: Arc::new(Mutex::new(Tree::new(capacity, Clock::Real))) }
     }
 
-    /// An empty filesystem whose every change is appended to `journal`.
-    pub fn journaled(journal: VolumeJournal) -> Self {
-        Self::restored(&[], journal)
+    /// An empty filesystem whose modification times come from `clock` (the cluster's).
+    pub fn on_clock(clock: &Clock) -> Self {
+        Fs { inner: Arc::new(Mutex::new(Tree::new(DEFAULT_CAPACITY, clock.clone()))) }
+    }
+
+    /// An empty filesystem on `clock` whose every change is appended to `journal`.
+    pub fn journaled(journal: VolumeJournal, clock: &Clock) -> Self {
+        Self::restored(&[], journal, clock)
     }
 
     /// A filesystem holding what a state directory kept of it (`entries` in path
-    /// order), whose later changes are appended to `journal`.
-    pub fn restored(entries: &[VolumeEntry], journal: VolumeJournal) -> Self {
-        let mut tree = Tree::new(DEFAULT_CAPACITY);
+    /// order), on `clock`, whose later changes are appended to `journal`.
+    pub fn restored(entries: &[VolumeEntry], journal: VolumeJournal, clock: &Clock) -> Self {
+        let mut tree = Tree::new(DEFAULT_CAPACITY, clock.clone());
         for e in entries {
             let modified = SystemTime::UNIX_EPOCH + Duration::from_nanos(e.modified);
             let node = match &e.data {
@@ -385,22 +389,6 @@ impl Fs {
         }
         tree.journal = Some(journal);
         Fs { inner: Arc::new(Mutex::new(tree)) }
-    }
-
-    /// This filesystem, with modification times from `clock` (the cluster's) from now
-    /// on; a new filesystem's `/` is stamped again.
-    pub fn clocked(self, clock: &Clock) -> Self {
-        {
-            let mut tree = self.lock();
-            tree.clock = clock.clone();
-            let now = tree.now();
-            if tree.nodes.len() == 1
-                && let Some(root) = tree.nodes.get_mut("/")
-            {
-                root.touch(now);
-            }
-        }
-        self
     }
 
     /// Stops appending this filesystem's changes to its journal (its volume was

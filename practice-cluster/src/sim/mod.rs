@@ -93,12 +93,9 @@ impl Node {
         let (journal, clock) = (&self.journal, &self.clock);
         self.volumes
             .entry(pv.to_owned())
-            .or_insert_with(|| {
-                match journal {
-                    Some(j) => Fs::journaled(VolumeJournal::new(j.clone(), pv)),
-                    None => Fs::new(),
-                }
-                .clocked(clock)
+            .or_insert_with(|| match journal {
+                Some(j) => Fs::journaled(VolumeJournal::new(j.clone(), pv), clock),
+                None => Fs::on_clock(clock),
             })
             .clone()
     }
@@ -120,7 +117,7 @@ impl Node {
     /// Puts back the volumes a state directory held, and journals every later change.
     pub fn restore(&mut self, restored: &Restored, journal: Arc<Journal>) {
         for (name, entries) in &restored.volumes {
-            self.volumes.insert(name.clone(), Fs::restored(entries, VolumeJournal::new(journal.clone(), name)).clocked(&self.clock));
+            self.volumes.insert(name.clone(), Fs::restored(entries, VolumeJournal::new(journal.clone(), name), &self.clock));
         }
         self.journal = Some(journal);
     }
@@ -243,7 +240,7 @@ fn pod_fqdn(pod: &Pod, zone: &str) -> Option<String> {
 /// the kubelet writes into every container (`/etc/hosts`, `/etc/hostname`,
 /// `/etc/resolv.conf`).
 pub(crate) fn root_fs(pod: &Pod, ip: Ipv4Addr, zone: &str, clock: &Clock) -> Fs {
-    let root = Fs::new().clocked(clock);
+    let root = Fs::on_clock(clock);
     for dir in ["/bin", "/dev", "/etc", "/home", "/proc", "/root", "/sys", "/tmp", "/usr/bin", "/var"] {
         // A fresh in-memory filesystem has room for a few directories and files.
         let _ = root.create_dir_all(dir);
