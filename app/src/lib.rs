@@ -18,8 +18,6 @@ pub mod pages;
 
 use leptos::prelude::*;
 use leptos_meta::{Link, MetaTags, Stylesheet, Title, provide_meta_context};
-use leptos_router::components::{Route, Router, Routes};
-use leptos_router::{SsrMode, StaticSegment};
 
 use crate::components::theme;
 
@@ -42,7 +40,11 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-/// The application: one routed page, the dashboard, in the theme this browser chose.
+/// The application: one page, the dashboard, in the theme this browser chose. The
+/// server renders it at `/` only, waiting for the cluster's state (async mode), so the
+/// first paint is complete HTML that reads right before (or without) hydration. There
+/// is no client-side router: the picker loads a new page, and leaving the router out
+/// keeps its code (and the async hydration it pulls in) out of every laptop's download.
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
@@ -53,13 +55,7 @@ pub fn App() -> impl IntoView {
         <Title text="StatefulSet Lab"/>
         <Link rel="icon" type_="image/svg+xml" href="/favicon.svg"/>
         <div class="app" data-theme=move || theme.get().id() data-testid="app">
-        <Router>
-            <Routes fallback=|| view! { <p class="not-found">"Page not found."</p> }>
-                // Async: the server waits for the snapshot, so the first paint is complete HTML
-                // that reads right before (or without) hydration.
-                <Route path=StaticSegment("") view=pages::dashboard::Dashboard ssr=SsrMode::Async/>
-            </Routes>
-        </Router>
+            <pages::dashboard::Dashboard/>
         </div>
     }
 }

@@ -118,7 +118,7 @@ impl LiveView {
     /// Applies one message of the live stream.
     pub fn apply(&self, delta: Delta) {
         match delta {
-            Delta::Snapshot { snapshot } => {
+            Delta::Snapshot(snapshot) => {
                 let snapshot = *snapshot;
                 sync_rows(self.pods, self.owner, &snapshot.pods, |p| p.name.clone());
                 sync_rows(self.claims, self.owner, &snapshot.claims, |c| c.name.clone());
@@ -132,10 +132,17 @@ impl LiveView {
                 }
                 for change in changes {
                     match change {
-                        Change::Pod { pod } => upsert(self.pods, self.owner, pod.name.clone(), pod, |p| p.ordinal),
-                        Change::PodRemoved { name } => self.pods.update(|r| r.retain(|(k, _)| *k != name)),
-                        Change::Claim { claim } => upsert(self.claims, self.owner, claim.name.clone(), claim, |c| c.ordinal),
-                        Change::ClaimRemoved { name } => self.claims.update(|r| r.retain(|(k, _)| *k != name)),
+                        Change::Pod(pod) => upsert(self.pods, self.owner, pod.name.clone(), pod, |p| p.ordinal),
+                        Change::PodPatch(patch) => {
+                            // Rows the server patches are rows this page has (it follows
+                            // every revision); a missing one is ignored.
+                            if let Some(row) = self.pods.with_untracked(|r| r.iter().find(|(k, _)| *k == patch.name).map(|(_, s)| *s)) {
+                                row.update(|p| patch.apply(p));
+                            }
+                        }
+                        Change::PodRemoved(name) => self.pods.update(|r| r.retain(|(k, _)| *k != name)),
+                        Change::Claim(claim) => upsert(self.claims, self.owner, claim.name.clone(), claim, |c| c.ordinal),
+                        Change::ClaimRemoved(name) => self.claims.update(|r| r.retain(|(k, _)| *k != name)),
                         other => self.snapshot.update(|s| s.apply_change(other)),
                     }
                 }

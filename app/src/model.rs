@@ -110,7 +110,7 @@ pub struct OrderingBar {
 
 /// The connection indicator.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "state", rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub enum Connection {
     /// Watches are running and the view is current.
     #[default]
@@ -268,8 +268,6 @@ pub struct ProbeView {
     pub failure_threshold: i32,
     /// What the kubelet last reported for this probe.
     pub state: ProbeState,
-    /// The same as `state == Passing`; kept only until the probes panel reads `state`.
-    pub passing: bool,
 }
 
 impl ProbeState {
@@ -287,7 +285,7 @@ impl ProbeState {
 /// What the kubelet last reported for one probe: never guessed from the container
 /// being down.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "state", rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub enum ProbeState {
     /// The probe has not run on this container instance yet (initial delay, or the
     /// startup probe has not succeeded yet).
@@ -342,7 +340,7 @@ pub struct EventView {
 
 /// A pod's visit counter.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "state", rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub enum Visits {
     /// Not read yet.
     #[default]
@@ -449,15 +447,14 @@ impl DnsRecord {
     }
 }
 
-/// A change to apply to a [`Snapshot`], keyed by row so one pod's change touches one row.
+/// A message of the live stream: the whole snapshot, or what changed since the last
+/// message. Externally tagged (`{"snapshot":{…}}`, `{"changes":{…}}`), which the
+/// browser reads in one pass.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub enum Delta {
     /// Replace the whole snapshot (first message, or after the server lost track).
-    Snapshot {
-        /// The new state.
-        snapshot: Box<Snapshot>,
-    },
+    Snapshot(Box<Snapshot>),
     /// Row-level changes, to apply in order.
     #[serde(rename_all = "camelCase")]
     Changes {
@@ -468,50 +465,28 @@ pub enum Delta {
     },
 }
 
-/// One keyed change.
+/// One keyed change, e.g. `{"podPatch":{"name":"web-0","ready":"0/1",…}}`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub enum Change {
     /// The connection indicator.
-    Connection {
-        /// New state.
-        connection: Connection,
-    },
-    /// The picker's list.
-    StatefulSets {
-        /// Names.
-        names: Vec<String>,
-    },
-    /// The StatefulSet panel.
-    StatefulSet {
-        /// New state, or `None` when it is gone.
-        statefulset: Option<StatefulSetView>,
-    },
-    /// A pod row added or changed.
-    Pod {
-        /// The row.
-        pod: PodView,
-    },
-    /// A pod row removed.
-    PodRemoved {
-        /// Its name.
-        name: String,
-    },
+    Connection(Connection),
+    /// The picker's list of StatefulSet names.
+    StatefulSets(Vec<String>),
+    /// The StatefulSet panel, or `None` when it is gone.
+    StatefulSet(Option<StatefulSetView>),
+    /// A pod row added (or replaced: a new pod under the same name).
+    Pod(PodView),
+    /// The fields of a pod row that changed.
+    PodPatch(PodPatch),
+    /// A pod row removed: its name.
+    PodRemoved(String),
     /// A claim row added or changed.
-    Claim {
-        /// The row.
-        claim: ClaimView,
-    },
-    /// A claim row removed.
-    ClaimRemoved {
-        /// Its name.
-        name: String,
-    },
+    Claim(ClaimView),
+    /// A claim row removed: its name.
+    ClaimRemoved(String),
     /// The DNS panel, whole (its Service changed).
-    Dns {
-        /// New state.
-        dns: DnsView,
-    },
+    Dns(DnsView),
     /// Some of the DNS panel's records, as a splice: the records from `from` on, `remove`
     /// of them, are replaced by `insert`. One pod's change sends its own records, not
     /// the whole list, however many pods there are.
@@ -535,50 +510,112 @@ pub enum Change {
     },
     /// Narrations added since the last revision, newest first: put them before the
     /// timeline and keep [`TIMELINE_CAP`].
-    Narrated {
-        /// The new entries.
-        entries: Vec<Narration>,
-    },
-    /// The ordering charts.
-    Ordering {
-        /// All of them (at most two), oldest first.
-        charts: Vec<OrderingChart>,
-    },
+    Narrated(Vec<Narration>),
+    /// The ordering charts, all of them (at most two), oldest first.
+    Ordering(Vec<OrderingChart>),
     /// Whether the practice cluster's faults exist.
-    Practice {
-        /// New value.
-        practice: bool,
-    },
+    Practice(bool),
 }
+
+/// Reads a field that is present as `Some`, even when its value is `null`, so that a
+/// patch can set an `Option` field back to `None` (`"gracePeriodSeconds": null`) while
+/// an absent field stays `None` (unchanged).
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
+}
+
+/// Declares [`PodPatch`] with one optional field per patchable [`PodView`] field.
+macro_rules! pod_patch {
+    ($($field:ident: $ty:ty),* $(,)?) => {
+        /// The fields of one pod row that changed, the others absent: a pod turning not
+        /// Ready costs its `ready`, container and event fields, not the whole row. A new
+        /// pod under the same name (a new UID) is sent whole, as [`Change::Pod`].
+        #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        pub struct PodPatch {
+            /// The row's key.
+            pub name: String,
+            $(
+                #[doc = concat!("The new `", stringify!($field), "`, if it changed.")]
+                #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+                pub $field: Option<$ty>,
+            )*
+        }
+
+        impl PodPatch {
+            /// What changed from `old` to `new` (two rows of the same pod).
+            pub fn between(old: &PodView, new: &PodView) -> PodPatch {
+                PodPatch { name: new.name.clone(), $($field: (old.$field != new.$field).then(|| new.$field.clone()),)* }
+            }
+
+            /// Sets the fields that changed.
+            pub fn apply(self, pod: &mut PodView) {
+                $(if let Some(value) = self.$field {
+                    pod.$field = value;
+                })*
+            }
+        }
+    };
+}
+
+pod_patch!(
+    status: String,
+    ready: String,
+    is_ready: bool,
+    restarts: i32,
+    last_restart_at: i64,
+    ready_at: i64,
+    grace_period_seconds: Option<i64>,
+    ip: String,
+    node: String,
+    revision: String,
+    containers: Vec<ContainerView>,
+    events: Vec<EventView>,
+    visits: Visits,
+    faults: Vec<String>,
+);
 
 impl Snapshot {
     /// The changes that turn `self` into `next`, row by row.
     pub fn diff(&self, next: &Snapshot) -> Vec<Change> {
         let mut out = Vec::new();
         if self.connection != next.connection {
-            out.push(Change::Connection { connection: next.connection.clone() });
+            out.push(Change::Connection(next.connection.clone()));
         }
         if self.statefulsets != next.statefulsets {
-            out.push(Change::StatefulSets { names: next.statefulsets.clone() });
+            out.push(Change::StatefulSets(next.statefulsets.clone()));
         }
         if self.statefulset != next.statefulset {
-            out.push(Change::StatefulSet { statefulset: next.statefulset.clone() });
+            out.push(Change::StatefulSet(next.statefulset.clone()));
         }
-        keyed_diff(&self.pods, &next.pods, |p| &p.name, &mut out, |p| Change::Pod { pod: p.clone() }, |name| Change::PodRemoved { name });
-        keyed_diff(&self.claims, &next.claims, |c| &c.name, &mut out, |c| Change::Claim { claim: c.clone() }, |name| Change::ClaimRemoved { name });
+        keyed_diff(
+            &self.pods,
+            &next.pods,
+            |p| &p.name,
+            &mut out,
+            |old, new| match old {
+                // The same pod: only what changed. Same name, new UID (or ordinal): the whole row.
+                Some(old) if old.uid == new.uid && old.ordinal == new.ordinal && old.created_at == new.created_at => {
+                    Change::PodPatch(PodPatch::between(old, new))
+                }
+                _ => Change::Pod(new.clone()),
+            },
+            Change::PodRemoved,
+        );
+        keyed_diff(&self.claims, &next.claims, |c| &c.name, &mut out, |_, c| Change::Claim(c.clone()), Change::ClaimRemoved);
         if self.dns != next.dns {
             out.extend(dns_diff(&self.dns, &next.dns));
         }
         let newest = self.timeline.first().map(|n| n.id);
         let entries: Vec<Narration> = next.timeline.iter().take_while(|n| Some(n.id) > newest).cloned().collect();
         if !entries.is_empty() {
-            out.push(Change::Narrated { entries });
+            out.push(Change::Narrated(entries));
         }
         if self.ordering != next.ordering {
-            out.push(Change::Ordering { charts: next.ordering.clone() });
+            out.push(Change::Ordering(next.ordering.clone()));
         }
         if self.practice != next.practice {
-            out.push(Change::Practice { practice: next.practice });
+            out.push(Change::Practice(next.practice));
         }
         out
     }
@@ -587,7 +624,7 @@ impl Snapshot {
     /// snapshot's revision (the client should then fetch a fresh snapshot).
     pub fn apply(&mut self, delta: Delta) -> bool {
         match delta {
-            Delta::Snapshot { snapshot } => {
+            Delta::Snapshot(snapshot) => {
                 *self = *snapshot;
                 true
             }
@@ -607,14 +644,19 @@ impl Snapshot {
     /// Applies one change.
     pub fn apply_change(&mut self, change: Change) {
         match change {
-            Change::Connection { connection } => self.connection = connection,
-            Change::StatefulSets { names } => self.statefulsets = names,
-            Change::StatefulSet { statefulset } => self.statefulset = statefulset,
-            Change::Pod { pod } => upsert(&mut self.pods, pod, |p| (p.ordinal, p.name.clone())),
-            Change::PodRemoved { name } => self.pods.retain(|p| p.name != name),
-            Change::Claim { claim } => upsert(&mut self.claims, claim, |c| (c.ordinal, c.name.clone())),
-            Change::ClaimRemoved { name } => self.claims.retain(|c| c.name != name),
-            Change::Dns { dns } => self.dns = dns,
+            Change::Connection(connection) => self.connection = connection,
+            Change::StatefulSets(names) => self.statefulsets = names,
+            Change::StatefulSet(statefulset) => self.statefulset = statefulset,
+            Change::Pod(pod) => upsert(&mut self.pods, pod, |p| (p.ordinal, p.name.clone())),
+            Change::PodPatch(patch) => {
+                if let Some(pod) = self.pods.iter_mut().find(|p| p.name == patch.name) {
+                    patch.apply(pod);
+                }
+            }
+            Change::PodRemoved(name) => self.pods.retain(|p| p.name != name),
+            Change::Claim(claim) => upsert(&mut self.claims, claim, |c| (c.ordinal, c.name.clone())),
+            Change::ClaimRemoved(name) => self.claims.retain(|c| c.name != name),
+            Change::Dns(dns) => self.dns = dns,
             Change::DnsRecords { from, remove, insert } => {
                 let records = &mut self.dns.records;
                 let from = from.min(records.len());
@@ -626,15 +668,15 @@ impl Snapshot {
                     r.weight = Some(if r.published { published } else { withheld });
                 }
             }
-            Change::Narrated { mut entries } => {
+            Change::Narrated(mut entries) => {
                 let newest = self.timeline.first().map(|n| n.id);
                 entries.retain(|n| Some(n.id) > newest);
                 entries.append(&mut self.timeline);
                 entries.truncate(TIMELINE_CAP);
                 self.timeline = entries;
             }
-            Change::Ordering { charts } => self.ordering = charts,
-            Change::Practice { practice } => self.practice = practice,
+            Change::Ordering(charts) => self.ordering = charts,
+            Change::Practice(practice) => self.practice = practice,
         }
     }
 }
@@ -644,7 +686,7 @@ impl Snapshot {
 /// the whole view when the Service itself changed, or when that would not rebuild
 /// `new` exactly.
 fn dns_diff(old: &DnsView, new: &DnsView) -> Vec<Change> {
-    let whole = || vec![Change::Dns { dns: new.clone() }];
+    let whole = || vec![Change::Dns(new.clone())];
     let same_service = old.service == new.service && old.headless == new.headless && old.publish_not_ready == new.publish_not_ready && old.domain == new.domain;
     if !same_service {
         return whole();
@@ -726,7 +768,7 @@ fn keyed_diff<T: PartialEq>(
     new: &[T],
     key: impl Fn(&T) -> &String,
     out: &mut Vec<Change>,
-    upsert: impl Fn(&T) -> Change,
+    upsert: impl Fn(Option<&T>, &T) -> Change,
     removed: impl Fn(String) -> Change,
 ) {
     // Indexed by key: linear in the rows, for a StatefulSet of 1,000 pods.
@@ -738,8 +780,9 @@ fn keyed_diff<T: PartialEq>(
         }
     }
     for n in new {
-        if old_rows.get(key(n)) != Some(&n) {
-            out.push(upsert(n));
+        let was = old_rows.get(key(n)).copied();
+        if was != Some(n) {
+            out.push(upsert(was, n));
         }
     }
 }
@@ -814,7 +857,7 @@ mod tests {
         next.pods.push(pod("web-10", 10, "Pending"));
         let changes = old.diff(&next);
         assert_eq!(changes.len(), 3, "{changes:?}");
-        assert!(changes.contains(&Change::PodRemoved { name: "web-2".into() }));
+        assert!(changes.contains(&Change::PodRemoved("web-2".into())));
         let mut replayed = old.clone();
         assert!(replayed.apply(Delta::Changes { revision: 2, changes }));
         next.revision = 2;
@@ -834,7 +877,7 @@ mod tests {
         next.timeline.truncate(TIMELINE_CAP);
         next.practice = true;
         let changes = old.diff(&next);
-        let Some(Change::Narrated { entries }) = changes.first() else { panic!("{changes:?}") };
+        let Some(Change::Narrated(entries)) = changes.first() else { panic!("{changes:?}") };
         assert_eq!(entries.iter().map(|n| n.id).collect::<Vec<_>>(), [52, 51]);
         let mut replayed = old.clone();
         assert!(replayed.apply(Delta::Changes { revision: 1, changes: changes.clone() }));
@@ -852,10 +895,10 @@ mod tests {
         let failing = ProbeState::Failing { failures: 2, threshold: 3, message: "HTTP probe failed with statuscode: 500".into() };
         assert_eq!(
             serde_json::to_value(failing).expect("json"),
-            serde_json::json!({"state": "failing", "failures": 2, "threshold": 3, "message": "HTTP probe failed with statuscode: 500"})
+            serde_json::json!({"failing": {"failures": 2, "threshold": 3, "message": "HTTP probe failed with statuscode: 500"}})
         );
-        assert_eq!(serde_json::to_value(ProbeState::NotYetRun).expect("json"), serde_json::json!({"state": "notYetRun"}));
-        assert_eq!(serde_json::to_value(ProbeState::FirstDue { at: 100 }).expect("json"), serde_json::json!({"state": "firstDue", "at": 100}));
+        assert_eq!(serde_json::to_value(ProbeState::NotYetRun).expect("json"), serde_json::json!("notYetRun"));
+        assert_eq!(serde_json::to_value(ProbeState::FirstDue { at: 100 }).expect("json"), serde_json::json!({"firstDue": {"at": 100}}));
     }
 
     #[test]
@@ -941,7 +984,7 @@ mod tests {
             let next = Snapshot { dns: next, ..Default::default() };
             let changes = before.diff(&next);
             // Only a changed Service sends the whole view; the rest are splices and weights.
-            assert_eq!(changes.iter().any(|c| matches!(c, Change::Dns { .. })), next.dns.headless != before.dns.headless, "{changes:?}");
+            assert_eq!(changes.iter().any(|c| matches!(c, Change::Dns(_))), next.dns.headless != before.dns.headless, "{changes:?}");
             let mut replayed = before.clone();
             for change in changes {
                 replayed.apply_change(change);
@@ -953,7 +996,7 @@ mod tests {
     #[test]
     fn upsert_keeps_ordinal_order_not_name_order() {
         let mut s = Snapshot { pods: vec![pod("web-2", 2, "Running"), pod("web-10", 10, "Running")], ..Default::default() };
-        s.apply_change(Change::Pod { pod: pod("web-3", 3, "Pending") });
+        s.apply_change(Change::Pod(pod("web-3", 3, "Pending")));
         let names: Vec<_> = s.pods.iter().map(|p| p.name.as_str()).collect();
         assert_eq!(names, ["web-2", "web-3", "web-10"]);
     }
@@ -963,8 +1006,100 @@ mod tests {
         let s = Snapshot { read_only: true, ..Default::default() };
         let v = serde_json::to_value(&s).expect("json");
         assert_eq!(v["readOnly"], true);
-        assert_eq!(v["connection"]["state"], "live");
+        assert_eq!(v["connection"], "live");
         let visits = serde_json::to_value(Visits::Count { value: 3, changed_at: 7 }).expect("json");
-        assert_eq!(visits, serde_json::json!({"state": "count", "value": 3, "changedAt": 7}));
+        assert_eq!(visits, serde_json::json!({"count": {"value": 3, "changedAt": 7}}));
+    }
+
+    /// A pod of a lab StatefulSet as the mapping makes it: one container, two probes,
+    /// an event.
+    fn lab_pod(ordinal: i32) -> PodView {
+        let probe = |kind: &str| ProbeView {
+            kind: kind.into(),
+            action: "http-get http://:http/healthz".into(),
+            initial_delay_seconds: 1,
+            period_seconds: 2,
+            timeout_seconds: 1,
+            success_threshold: 1,
+            failure_threshold: 2,
+            state: ProbeState::Passing,
+        };
+        PodView {
+            name: format!("web-{ordinal}"),
+            ordinal,
+            uid: format!("3ef7d9ce-76bb-42ef-b65f-38e1cd30{ordinal:04}"),
+            status: "Running".into(),
+            ready: "1/1".into(),
+            is_ready: true,
+            created_at: 1_796_286_053,
+            ready_at: 1_796_286_074,
+            ip: format!("10.244.{}.{}", ordinal / 250, ordinal % 250 + 2),
+            node: "practice-node".into(),
+            revision: "web-7d49b47777".into(),
+            containers: vec![ContainerView {
+                name: "app".into(),
+                image: "stslab/visits:1.0".into(),
+                ready: true,
+                started: true,
+                state: "Running".into(),
+                probes: vec![probe("liveness"), probe("readiness")],
+                ..Default::default()
+            }],
+            visits: Visits::Count { value: 7, changed_at: 3 },
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_pod_turning_not_ready_travels_as_the_fields_that_changed() {
+        let old = Snapshot { pods: (0..1000).map(lab_pod).collect(), ..Default::default() };
+        let mut next = old.clone();
+        let web = &mut next.pods[500];
+        web.ready = "0/1".into();
+        web.is_ready = false;
+        web.ready_at = 0;
+        web.containers[0].ready = false;
+        web.containers[0].probes[1].state = ProbeState::Failing { failures: 2, threshold: 2, message: "HTTP probe failed with statuscode: 500".into() };
+        web.events = vec![EventView {
+            type_: "Warning".into(),
+            reason: "Unhealthy".into(),
+            message: "Readiness probe failed: HTTP probe failed with statuscode: 500".into(),
+            count: 2,
+            last_seen_at: 1_796_286_090,
+        }];
+        let changes = old.diff(&next);
+        let [Change::PodPatch(patch)] = changes.as_slice() else { panic!("{changes:?}") };
+        assert_eq!((patch.name.as_str(), patch.status.as_ref(), patch.ip.as_ref(), patch.visits.as_ref()), ("web-500", None, None, None));
+        let json = serde_json::to_string(&Delta::Changes { revision: 1, changes: changes.clone() }).expect("json");
+        let whole = serde_json::to_string(&Change::Pod(next.pods[500].clone())).expect("json");
+        assert!(json.len() < 1024 && json.len() < whole.len(), "{} bytes, the whole row {}: {json}", json.len(), whole.len());
+        // Read back as the browser reads it, the patch rebuilds the row exactly.
+        let mut replayed = old.clone();
+        assert!(replayed.apply(serde_json::from_str(&json).expect("delta")));
+        next.revision = 1;
+        assert_eq!(replayed, next);
+    }
+
+    #[test]
+    fn a_patch_can_set_an_optional_field_back_to_none() {
+        let terminating = PodView { status: "Terminating".into(), grace_period_seconds: Some(30), ..lab_pod(0) };
+        let patch = PodPatch::between(&terminating, &lab_pod(0));
+        let json = serde_json::to_string(&patch).expect("json");
+        assert!(json.contains(r#""gracePeriodSeconds":null"#), "{json}");
+        let mut row = terminating;
+        serde_json::from_str::<PodPatch>(&json).expect("patch").apply(&mut row);
+        assert_eq!(row, lab_pod(0));
+        // Absent fields stay as they are.
+        let mut row = lab_pod(0);
+        serde_json::from_str::<PodPatch>(r#"{"name":"web-0"}"#).expect("patch").apply(&mut row);
+        assert_eq!(row, lab_pod(0));
+    }
+
+    #[test]
+    fn a_new_pod_under_the_same_name_is_sent_whole() {
+        let old = Snapshot { pods: vec![lab_pod(0)], ..Default::default() };
+        let recreated = PodView { uid: "b0b2d9ce-0000-4000-8000-000000000000".into(), status: "Pending".into(), ..lab_pod(0) };
+        let next = Snapshot { pods: vec![recreated.clone()], ..Default::default() };
+        assert_eq!(old.diff(&next), [Change::Pod(recreated)]);
     }
 }

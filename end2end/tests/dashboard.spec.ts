@@ -54,7 +54,7 @@ test("visiting one pod through the proxy raises only that pod's count on screen"
   await page.waitForTimeout(1500);
   await expect(page.getByTestId("pod-web-1").getByTestId("visits")).toHaveText(before.web1);
   await expect(page.getByTestId("pod-web-2").getByTestId("visits")).toHaveText(before.web2);
-  expect((await count("web-0")).value).toBe(before.web0 + 2);
+  expect((await count("web-0")).count.value).toBe(before.web0 + 2);
   await page.screenshot({ path: `${shots}/visits-1280x720.png` });
 });
 
@@ -138,7 +138,9 @@ test("switching the policy changes the label and leaves pods and counts untouche
   await expect(page.getByTestId("pod-web-2").getByTestId("visits")).toHaveText(/^\d+$/);
   const before = await snapshot(request);
   const uids = before.pods.map((p: any) => p.uid);
-  const counts = before.pods.map((p: any) => JSON.stringify(p.visits.value));
+  // Visits are `{"count":{"value":N,…}}` once read (`"unknown"` or `{"error":…}` before).
+  const counts = before.pods.map((p: any) => p.visits.count?.value ?? null);
+  expect(typeof counts[2]).toBe("number");
 
   await page.getByTestId("toggle-policy").click();
   await expect(page.getByTestId("confirm")).toContainText("Switch web to Parallel?");
@@ -149,7 +151,7 @@ test("switching the policy changes the label and leaves pods and counts untouche
   await page.waitForTimeout(2000);
   const after = await snapshot(request);
   expect(after.pods.map((p: any) => p.uid)).toEqual(uids);
-  expect(after.pods.map((p: any) => JSON.stringify(p.visits.value))).toEqual(counts);
+  expect(after.pods.map((p: any) => p.visits.count?.value ?? null)).toEqual(counts);
   expect(after.pods.every((p: any) => p.restarts === 0 && p.status === "Running")).toBe(true);
 });
 

@@ -38,9 +38,9 @@ pub const MAX_FEEDS: usize = 32;
 
 /// A message of the live stream, as the browser's `EventSource` receives it.
 #[derive(Serialize)]
-#[serde(tag = "type", rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 enum Wire<'a> {
-    Snapshot { snapshot: &'a Snapshot },
+    Snapshot(&'a Snapshot),
     Changes { revision: u64, changes: &'a [Change] },
 }
 
@@ -103,7 +103,7 @@ impl Feed {
 
     fn framed(current: &mut Current) -> Message {
         let revision = current.snapshot.revision;
-        let frame = current.framed.get_or_insert_with(|| frame(&Wire::Snapshot { snapshot: &current.snapshot })).clone();
+        let frame = current.framed.get_or_insert_with(|| frame(&Wire::Snapshot(&current.snapshot))).clone();
         Message { revision, frame }
     }
 
@@ -262,7 +262,7 @@ mod tests {
         let (ma, mb) = (a.try_recv().expect("a"), b.try_recv().expect("b"));
         assert_eq!(ma.frame.as_ptr(), mb.frame.as_ptr(), "the streams share one buffer");
         let text = std::str::from_utf8(&ma.frame).expect("utf-8");
-        assert!(text.starts_with("event: delta\ndata: {\"type\":\"changes\",\"revision\":1,"), "{text}");
+        assert!(text.starts_with("event: delta\ndata: {\"changes\":{\"revision\":1,"), "{text}");
         assert!(text.contains("web-1") && !text.contains("web-0"), "only the changed row travels: {text}");
         assert!(text.ends_with("\n\n"));
     }

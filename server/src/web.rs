@@ -9,14 +9,17 @@ use std::sync::Arc;
 use app::backend::{SharedBackend, SharedStories};
 use app::error::ActionError;
 use app::model::Snapshot;
-use app::{App, shell};
+use app::shell;
+use axum::body::Body;
 use axum::extract::{FromRef, Query, State};
+use axum::http::Request;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router, middleware};
 use leptos::prelude::*;
-use leptos_axum::{LeptosRoutes, generate_route_list};
+use leptos::server_fn::axum::server_fn_paths;
+use leptos_axum::{handle_server_fns_with_context, render_app_async_with_context};
 use serde::Deserialize;
 use tokio::sync::watch;
 use tower_http::compression::CompressionLayer;
@@ -54,29 +57,37 @@ pub struct Choice {
 
 /// The whole dashboard router.
 pub fn router(state: AppState) -> Router {
-    let routes = generate_route_list(App);
+    // Resources started while rendering run on tokio (an error means it already does).
+    let _ = any_spawner::Executor::init_tokio();
     let backend = state.backend.clone();
     let stories: SharedStories = state.publisher.clone();
+    let options = state.leptos_options.clone();
+    // What the page and the server functions find in their Leptos context.
+    let context = move || {
+        provide_context(backend.clone());
+        provide_context(stories.clone());
+    };
+    // The page, rendered once the cluster's state is in (async mode), so the first
+    // paint is complete.
+    let page = render_app_async_with_context(context.clone(), move || shell(options.clone()));
     let options = state.leptos_options.clone();
     // cargo-leptos writes the wasm, js and css here; scripts/build-site.sh adds .br and .gz.
     let pkg = Path::new(&*options.site_root).join(&*options.site_pkg_dir);
     let assets = ServeDir::new(pkg).precompressed_br().precompressed_gzip();
-    Router::new()
+    let mut router = Router::new().route("/", get(page));
+    for (path, method) in server_fn_paths() {
+        // Every server function is a POST (the `#[server]` default).
+        debug_assert_eq!(method, axum::http::Method::POST, "{path}");
+        let context = context.clone();
+        router = router.route(path, post(move |request: Request<Body>| handle_server_fns_with_context(context, request)));
+    }
+    router
         .route("/api/snapshot", get(snapshot))
         .route("/api/stream", get(stream::stream))
         .nest_service(
             &format!("/{}", options.site_pkg_dir),
             // Not hashed by name: browsers revalidate (a 304 when unchanged).
             tower::ServiceBuilder::new().layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"))).service(assets),
-        )
-        .leptos_routes_with_context(
-            &state,
-            routes,
-            move || {
-                provide_context(backend.clone());
-                provide_context(stories.clone());
-            },
-            move || shell(options.clone()),
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         // Compresses pages and JSON; skips the event stream and what is precompressed.

@@ -89,7 +89,7 @@ async fn snapshot_shows_the_lab_pods_claims_and_dns() {
     assert!(s.claims.iter().all(|c| c.volume.starts_with("pvc-") && c.capacity == "1Gi"));
     let names: Vec<&str> = s.dns.records.iter().filter(|r| r.published && r.type_ == "A").map(|r| r.name.as_str()).collect();
     assert!(names.contains(&"web-2.web.default.svc.cluster.local"), "{names:?}");
-    assert!(s.pods[0].containers[0].probes.iter().any(|p| p.kind == "readiness" && p.passing));
+    assert!(s.pods[0].containers[0].probes.iter().any(|p| p.kind == "readiness" && p.state == app::model::ProbeState::Passing));
     // No visit yet: the file does not exist, and that is said, not shown as zero.
     let s = until(&lab, "visits read", |s| s.pods.iter().all(|p| !matches!(p.visits, app::model::Visits::Unknown))).await;
     assert!(matches!(&s.pods[0].visits, app::model::Visits::Error { message } if message.contains("no visits file")), "{:?}", s.pods[0].visits);

@@ -300,13 +300,13 @@ async fn streams_share_one_publisher_send_only_the_changed_row_and_end_on_shutdo
     let (a, b) = (open(&lab).await.expect("a"), open(&lab).await.expect("b"));
     assert_eq!(a.headers()[header::CONTENT_TYPE], "text/event-stream");
     let (mut a, mut b) = (a.into_body(), b.into_body());
-    assert!(next_event(&mut a).await.contains(r#""type":"snapshot""#));
-    assert!(next_event(&mut b).await.contains(r#""type":"snapshot""#));
+    assert!(next_event(&mut a).await.contains(r#"data: {"snapshot":{"#));
+    assert!(next_event(&mut b).await.contains(r#"data: {"snapshot":{"#));
     lab.fake.snapshot.lock().expect("lock").pods[1].status = "Terminating".into();
     lab.changes.send_modify(|n| *n += 1);
     let (ea, eb) = (next_event(&mut a).await, next_event(&mut b).await);
     assert_eq!(ea, eb, "every stream gets the same bytes");
-    assert!(ea.contains(r#""type":"changes""#) && ea.contains(r#""status":"Terminating""#), "{ea}");
+    assert!(ea.contains(r#"data: {"changes":{"revision":"#) && ea.contains(r#""status":"Terminating""#), "{ea}");
     assert!(!ea.contains("web-0"), "only the changed row is sent: {ea}");
     // A change that changes nothing on screen sends nothing; shutdown ends the stream.
     lab.changes.send_modify(|n| *n += 1);
@@ -330,14 +330,14 @@ async fn a_full_house_gets_a_sentence_not_a_hang() {
 async fn a_page_loaded_mid_lesson_paints_the_timeline_the_stream_has_told() {
     let lab = lab();
     let mut stream = lab.app.clone().oneshot(get("/api/stream").body(Body::empty()).expect("request")).await.expect("stream").into_body();
-    assert!(next_event(&mut stream).await.contains(r#""type":"snapshot""#));
+    assert!(next_event(&mut stream).await.contains(r#"data: {"snapshot":{"#));
     // Scaled up: a pod appears, and the feed tells it.
     lab.fake.snapshot.lock().expect("lock").pods.push(pod("web-2", 2, "Pending"));
     lab.changes.send_modify(|n| *n += 1);
     let delta = next_event(&mut stream).await;
     let data: serde_json::Value = serde_json::from_str(delta.split("data: ").nth(1).expect("data").trim()).expect("json");
-    let told = data["changes"].as_array().expect("changes").iter().find(|c| c["kind"] == "narrated").expect("a narration").clone();
-    let sentence = told["entries"][0]["text"].as_str().expect("text").to_owned();
+    let told = data["changes"]["changes"].as_array().expect("changes").iter().find_map(|c| c.get("narrated")).expect("a narration").clone();
+    let sentence = told[0]["text"].as_str().expect("text").to_owned();
     let (status, _, page) = send(&lab.app, get("/"), "").await;
     assert_eq!(status, StatusCode::OK);
     let escaped = sentence.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");

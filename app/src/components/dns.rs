@@ -1,6 +1,7 @@
 //! The DNS panel: the records the governing headless Service publishes, derived from
 //! its EndpointSlices, with not-ready endpoints shown as withheld.
 
+use leptos::either::Either;
 use leptos::prelude::*;
 
 use crate::live::LiveView;
@@ -16,13 +17,13 @@ pub fn DnsPanel() -> impl IntoView {
             {move || {
                 let d = dns();
                 match &d.service {
-                    None => view! { <p class="none">"The governing Service does not exist, so no DNS records are published."</p> }.into_any(),
-                    Some(svc) => view! {
+                    None => Either::Left(view! { <p class="none">"The governing Service does not exist, so no DNS records are published."</p> }),
+                    Some(svc) => Either::Right(view! {
                         <p class="note">
                             {format!("Service {svc}: {}", if d.headless { "headless (clusterIP: None)" } else { "not headless: pods get no per-pod names" })}
                             {d.publish_not_ready.then_some(" · publishNotReadyAddresses: true")}
                         </p>
-                    }.into_any(),
+                    }),
                 }
             }}
             <table>

@@ -1,6 +1,7 @@
 //! The header: title, StatefulSet picker, the view switch (lanes or Details), theme,
 //! shortcuts, role and the connection indicator.
 
+use leptos::either::Either;
 use leptos::prelude::*;
 
 use crate::components::theme::ThemePicker;
@@ -55,19 +56,17 @@ fn RoleBadge() -> impl IntoView {
     let live = expect_context::<LiveView>();
     let read_only = move || live.snapshot.with(|s| s.read_only);
     match live.role {
-        Role::Presenter => view! {
+        Role::Presenter => Either::Left(view! {
             <form class="role presenter" method="post" action="/signout" data-testid="role">
                 <span class="badge">{move || if read_only() { "Presenter (read-only)" } else { "Presenter" }}</span>
                 <button type="submit" class="link" data-testid="sign-out">"Sign out"</button>
             </form>
-        }
-        .into_any(),
-        Role::Audience => view! {
+        }),
+        Role::Audience => Either::Right(view! {
             <p class="role audience" data-testid="role">
                 <span class="badge">{move || if read_only() { "Watching (read-only)" } else { "Watching" }}</span>
             </p>
-        }
-        .into_any(),
+        }),
     }
 }
 

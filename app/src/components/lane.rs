@@ -2,6 +2,7 @@
 //! arrows) its claim, the claim's volume and the pod's DNS name; the presenter's
 //! buttons for that pod at the bottom.
 
+use leptos::either::{Either, EitherOf3};
 use leptos::prelude::*;
 
 use crate::age::Clock;
@@ -28,13 +29,13 @@ pub fn LaneCard(
             data-uid=move || pod.with(|p| p.as_ref().map(|p| p.uid.clone()).unwrap_or_default())
             aria-label=format!("ordinal {ordinal}")>
             {move || match pod.get() {
-                Some(p) => view! { <PodPart pod=p/> }.into_any(),
-                None => view! {
+                Some(p) => Either::Left(view! { <PodPart pod=p/> }),
+                None => Either::Right(view! {
                     <div class="part pod none" data-testid="no-pod">
                         <p class="ordinal">{format!("ordinal {ordinal}")}</p>
                         <p class="kept-note">"claim kept, no pod"</p>
                     </div>
-                }.into_any(),
+                }),
             }}
             <VisitCount pod/>
             <ProbeLights pod/>
@@ -85,21 +86,18 @@ fn VisitCount(
     move || {
         visits.get().map(|v| match v {
             // A new element per value restarts the highlight animation.
-            Visits::Count { value, changed_at } => view! {
+            Visits::Count { value, changed_at } => EitherOf3::A(view! {
                 <p class="count" data-testid="visits-line">
                     <span class="visits" class:bumped=changed_at != 0 data-testid="visits">{value}</span>
                     <span class="unit">{if value == 1 { " visit" } else { " visits" }}</span>
                 </p>
-            }
-            .into_any(),
-            Visits::Unknown => view! {
+            }),
+            Visits::Unknown => EitherOf3::B(view! {
                 <p class="count unknown" data-testid="visits-line"><span data-testid="visits">"count not read yet"</span></p>
-            }
-            .into_any(),
-            Visits::Error { message } => view! {
+            }),
+            Visits::Error { message } => EitherOf3::C(view! {
                 <p class="count unknown" data-testid="visits-line"><span data-testid="visits">{message}</span></p>
-            }
-            .into_any(),
+            }),
         })
     }
 }

@@ -1,6 +1,7 @@
 //! The pods table: one keyed row per pod, in ordinal order, with kubectl's STATUS,
 //! READY and RESTARTS, the visit counter, and the delete button.
 
+use leptos::either::EitherOf3;
 use leptos::prelude::*;
 
 use crate::age::Clock;
@@ -98,15 +99,13 @@ fn VisitsCell(
     pod: RwSignal<PodView>,
 ) -> impl IntoView {
     move || match pod.with(|p| p.visits.clone()) {
-        Visits::Unknown => view! { <span class="visits unknown">"…"</span> }.into_any(),
+        Visits::Unknown => EitherOf3::A(view! { <span class="visits unknown">"…"</span> }),
         // A new element per value restarts the highlight animation.
-        Visits::Count { value, changed_at } => view! {
+        Visits::Count { value, changed_at } => EitherOf3::B(view! {
             <span class="visits" class:bumped=changed_at != 0 data-value=value.to_string()>{value}</span>
-        }
-        .into_any(),
-        Visits::Error { message } => view! {
+        }),
+        Visits::Error { message } => EitherOf3::C(view! {
             <span class="visits error" title=message.clone()>{message.clone()}</span>
-        }
-        .into_any(),
+        }),
     }
 }

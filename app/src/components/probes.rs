@@ -1,6 +1,7 @@
 //! The probes panel: per pod and container, each probe's configuration and current
 //! result, restarts and the last termination, and recent Unhealthy events.
 
+use leptos::either::Either;
 use leptos::prelude::*;
 
 use crate::age::Clock;
@@ -84,9 +85,9 @@ fn ContainerProbes(
                 view! { <p class="last">"Last ended: " {t} {move || if at == 0 { String::new() } else { format!(", {} ago", clock.age(at)) }}</p> }
             })}
             {if c.probes.is_empty() {
-                view! { <p class="none">"No probes: Kubernetes treats the container as ready as soon as it runs."</p> }.into_any()
+                Either::Left(view! { <p class="none">"No probes: Kubernetes treats the container as ready as soon as it runs."</p> })
             } else {
-                view! {
+                Either::Right(view! {
                     <ul class="probe-list">
                         {c.probes.into_iter().map(|p| {
                             let state = p.state.clone();
@@ -109,7 +110,7 @@ fn ContainerProbes(
                             </li>
                         }}).collect_view()}
                     </ul>
-                }.into_any()
+                })
             }}
         </div>
     }

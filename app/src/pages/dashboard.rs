@@ -2,8 +2,8 @@
 //! timeline (the teaching view), or as the Details tables; rendered on the server from
 //! the cluster's current state and kept live afterwards.
 
+use leptos::either::Either;
 use leptos::prelude::*;
-use leptos_router::hooks::use_query_map;
 
 use crate::actions::get_page;
 use crate::age::Clock;
@@ -25,18 +25,18 @@ use crate::model::Page;
 /// The dashboard page.
 #[component]
 pub fn Dashboard() -> impl IntoView {
-    let query = use_query_map();
-    let chosen = move || query.with(|q| q.get("statefulset")).filter(|s| !s.is_empty());
-    let page = Resource::new(chosen, get_page);
+    let chosen = chosen_in_address();
+    let page = Resource::new(move || chosen.clone(), get_page);
+    let chosen = chosen_in_address();
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading the cluster's state…"</p> }>
             {move || page.get().map(|result| match result {
-                Ok(p) => view! { <Live initial=p chosen=chosen()/> }.into_any(),
-                Err(e) => view! {
+                Ok(p) => Either::Left(erased(view! { <Live initial=p chosen=chosen.clone()/> })),
+                Err(e) => Either::Right(view! {
                     <main class="page">
                         <p class="error-banner" role="alert">"Cannot read the cluster: " {e.to_string()}</p>
                     </main>
-                }.into_any(),
+                }),
             })}
         </Suspense>
     }
@@ -64,15 +64,13 @@ fn Live(
     listen(live, expect_context::<RwSignal<Theme>>(), pending);
     view! {
         <main class="page" class:details-page=move || live.details.get()>
-            {view! { <Header/> }.into_any()}
+            {erased(view! { <Header/> })}
             <Show
                 when=move || live.snapshot.with(|s| s.statefulset.is_some())
                 fallback=move || view! { <OutcomeBanner/> <NoStatefulSet/> }
             >
-                // Erasing each panel's view type keeps the page's type (and the stack
-                // depth of rendering it) small.
-                {view! { <StatefulSetPanel/> }.into_any()}
-                {move || if live.details.get() { view! { <Details/> }.into_any() } else { view! { <Stage/> }.into_any() }}
+                {erased(view! { <StatefulSetPanel/> })}
+                {move || if live.details.get() { Either::Left(erased(view! { <Details/> })) } else { Either::Right(erased(view! { <Stage/> })) }}
             </Show>
             <ConfirmDialog/>
             <ShortcutsDialog/>
@@ -85,11 +83,11 @@ fn Live(
 fn Stage() -> impl IntoView {
     view! {
         <div class="stage">
-            {view! { <OrdinalLanes/> }.into_any()}
+            {erased(view! { <OrdinalLanes/> })}
             <aside class="side" aria-label="what happened">
-                {view! { <OutcomeBanner/> }.into_any()}
-                {view! { <Timeline/> }.into_any()}
-                {view! { <OrderingCharts/> }.into_any()}
+                {erased(view! { <OutcomeBanner/> })}
+                {erased(view! { <Timeline/> })}
+                {erased(view! { <OrderingCharts/> })}
             </aside>
         </div>
     }
@@ -99,12 +97,12 @@ fn Stage() -> impl IntoView {
 #[component]
 fn Details() -> impl IntoView {
     view! {
-        {view! { <OutcomeBanner/> }.into_any()}
+        {erased(view! { <OutcomeBanner/> })}
         <div class="grid" data-testid="details">
-            {view! { <PodsPanel/> }.into_any()}
-            {view! { <StoragePanel/> }.into_any()}
-            {view! { <ProbesPanel/> }.into_any()}
-            {view! { <DnsPanel/> }.into_any()}
+            {erased(view! { <PodsPanel/> })}
+            {erased(view! { <StoragePanel/> })}
+            {erased(view! { <ProbesPanel/> })}
+            {erased(view! { <DnsPanel/> })}
         </div>
     }
 }
@@ -128,22 +126,48 @@ fn OutcomeBanner() -> impl IntoView {
     let outcome = expect_context::<RwSignal<Option<Outcome>>>();
     move || {
         outcome.get().map(|o| match o {
-            Outcome::Done(r) => view! {
+            Outcome::Done(r) => Either::Left(view! {
                 <section class="outcome ok" role="status" data-testid="outcome">
                     <p>{r.message}</p>
                     <p class="kubectl-label">"The same with kubectl:"</p>
                     <pre class="kubectl">{r.kubectl.join("\n")}</pre>
                     <button class="dismiss" on:click=move |_| outcome.set(None)>"Dismiss"</button>
                 </section>
-            }
-            .into_any(),
-            Outcome::Failed(e) => view! {
+            }),
+            Outcome::Failed(e) => Either::Right(view! {
                 <section class="outcome failed" role="alert" data-testid="outcome">
                     <p>{e}</p>
                     <button class="dismiss" on:click=move |_| outcome.set(None)>"Dismiss"</button>
                 </section>
-            }
-            .into_any(),
+            }),
         })
     }
+}
+
+/// On the server, a panel's view with its type erased: rendering the page as one
+/// concrete type makes futures (and stack frames) too big for a thread's stack. In the
+/// browser the view is kept as it is: an erased view would carry the code for async
+/// hydration of everything under it, about a fifth of the download. Both render the
+/// same HTML, since every panel renders an element.
+#[cfg(feature = "ssr")]
+fn erased<V: IntoView + 'static>(view: V) -> AnyView {
+    view.into_any()
+}
+
+#[cfg(not(feature = "ssr"))]
+fn erased<V: IntoView>(view: V) -> V {
+    view
+}
+
+/// The StatefulSet asked for in the page's address (`?statefulset=NAME`), if any: read
+/// from the request on the server and from `location` in the browser.
+fn chosen_in_address() -> Option<String> {
+    #[cfg(feature = "ssr")]
+    let chosen = use_context::<leptos::server_fn::http_export::request::Parts>()
+        .and_then(|p| form_urlencoded::parse(p.uri.query().unwrap_or_default().as_bytes()).find(|(k, _)| k == "statefulset").map(|(_, v)| v.into_owned()));
+    #[cfg(feature = "hydrate")]
+    let chosen = window().location().search().ok().and_then(|q| web_sys::UrlSearchParams::new_with_str(&q).ok()).and_then(|q| q.get("statefulset"));
+    #[cfg(not(any(feature = "ssr", feature = "hydrate")))]
+    let chosen: Option<String> = None;
+    chosen.filter(|s| !s.is_empty())
 }

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use app::model::{ContainerView, EventView, PodView, ProbeState, ProbeView, Visits};
+use app::model::{ContainerView, EventView, PodView, ProbeView, Visits};
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::{ContainerStatus, Event, Pod, Probe};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
@@ -11,9 +11,8 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use practice_cluster::printers::pod_summary;
 
 use super::probes::{self, Kind, Reported};
+pub use crate::watch::PROBE_REASONS;
 
-/// Events worth showing beside a pod's probes.
-pub const PROBE_REASONS: [&str; 4] = ["Unhealthy", "BackOff", "Killing", "Failed"];
 /// How many events a pod shows.
 const MAX_EVENTS: usize = 5;
 
@@ -54,7 +53,6 @@ fn probe_view(kind: Kind, p: &Probe, reported: &Reported<'_>, not_running: Optio
         timeout_seconds: p.timeout_seconds.unwrap_or(1),
         success_threshold: p.success_threshold.unwrap_or(1),
         failure_threshold: p.failure_threshold.unwrap_or(3),
-        passing: state == ProbeState::Passing,
         state,
     }
 }
