@@ -170,6 +170,30 @@ impl<K: Object> Collection<K> {
         (items, rv)
     }
 
+    /// Visits the objects, or those of one namespace, in (namespace, name) order,
+    /// starting after `after` (a list page's last object), until `visit` says stop;
+    /// returns the resourceVersion the visit is consistent with. `visit` runs under the
+    /// collection's read lock: keep it brief.
+    pub fn scan(&self, namespace: Option<&str>, after: Option<(&str, &str)>, mut visit: impl FnMut(&Arc<K>) -> bool) -> u64 {
+        use std::ops::Bound;
+        let inner = self.read();
+        let rv = self.shared.current_rv();
+        let first: Option<(String, String)> = namespace.map(|ns| (ns.to_owned(), String::new()));
+        let after: Option<(String, String)> = after.map(|(ns, name)| (ns.to_owned(), name.to_owned()));
+        let start = match (first, after) {
+            (Some(first), Some(after)) if after >= first => Bound::Excluded(after),
+            (Some(first), _) => Bound::Included(first),
+            (None, Some(after)) => Bound::Excluded(after),
+            (None, None) => Bound::Unbounded,
+        };
+        for ((ns, _), stored) in inner.objects.range((start, Bound::Unbounded)) {
+            if namespace.is_some_and(|want| want != ns) || !visit(&stored.object) {
+                break;
+            }
+        }
+        rv
+    }
+
     /// `obj` as JSON: encoded once per stored version (and shared with the watches that
     /// sent it), so listing thousands of objects is mostly copying.
     pub fn json_of(&self, obj: &Arc<K>) -> Bytes {
