@@ -102,6 +102,8 @@ pub struct Cluster {
     pub(crate) next_event_expiry: Mutex<Option<Timestamp>>,
     /// Which pods the kubelet must look at next pass.
     pub(crate) pod_queue: Mutex<controllers::pod_queue::PodQueue>,
+    /// Which StatefulSets the StatefulSet controller must sync next pass.
+    pub(crate) set_queue: Mutex<controllers::set_queue::SetQueue>,
     /// The store's ownership version the garbage collector last ran at.
     pub(crate) gc_seen: std::sync::atomic::AtomicU64,
 }
@@ -132,6 +134,7 @@ impl Cluster {
         let store = Store::new(config.history());
         Arc::new(Cluster {
             pod_queue: controllers::pod_queue::PodQueue::new(&store),
+            set_queue: controllers::set_queue::SetQueue::new(&store),
             store,
             runtime: Runtime::new(clock.clone()),
             clock,
