@@ -104,6 +104,8 @@ pub struct Cluster {
     pub(crate) pod_queue: Mutex<controllers::pod_queue::PodQueue>,
     /// Which StatefulSets the StatefulSet controller must sync next pass.
     pub(crate) set_queue: Mutex<controllers::set_queue::SetQueue>,
+    /// Which Services the endpoints controllers must sync next pass.
+    pub(crate) service_queue: Mutex<controllers::service_queue::ServiceQueue>,
     /// The store's ownership version the garbage collector last ran at.
     pub(crate) gc_seen: std::sync::atomic::AtomicU64,
 }
@@ -135,6 +137,7 @@ impl Cluster {
         Arc::new(Cluster {
             pod_queue: controllers::pod_queue::PodQueue::new(&store),
             set_queue: controllers::set_queue::SetQueue::new(&store),
+            service_queue: controllers::service_queue::ServiceQueue::new(&store),
             store,
             runtime: Runtime::new(clock.clone()),
             clock,
