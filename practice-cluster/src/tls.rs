@@ -85,7 +85,7 @@ impl TlsListener {
         let acceptor = identity.acceptor.clone();
         let accepting = tokio::spawn(async move {
             loop {
-                let (stream, peer) = match tcp.accept().await {
+                let (mut stream, peer) = match tcp.accept().await {
                     Ok(accepted) => accepted,
                     Err(e) => {
                         // Out of file descriptors and the like: wait rather than spin.
@@ -94,6 +94,7 @@ impl TlsListener {
                         continue;
                     }
                 };
+                crate::cluster::no_delay(&mut stream);
                 let (acceptor, done) = (acceptor.clone(), done.clone());
                 tokio::spawn(async move {
                     match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {

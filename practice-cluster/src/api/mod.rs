@@ -205,10 +205,7 @@ fn handle(cluster: Arc<Cluster>, method: &Method, uri: &Uri, headers: &HeaderMap
                 let body = res.watch(cluster, ns.map(str::to_owned), params, fmt)?;
                 Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
             }
-            Method::GET => Ok(match res.list(&cluster, ns, &params, fmt)? {
-                resource::Listed::Table(v) => json_response(StatusCode::OK, v),
-                resource::Listed::Json(bytes) => ([(header::CONTENT_TYPE, "application/json")], bytes).into_response(),
-            }),
+            Method::GET => Ok(([(header::CONTENT_TYPE, "application/json")], res.list(&cluster, ns, &params, fmt)?).into_response()),
             Method::POST => {
                 let v = res.create(&cluster, ns, parse_body(headers, body)?, params.dry_run)?;
                 Ok(json_response(StatusCode::CREATED, v))

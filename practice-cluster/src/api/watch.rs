@@ -1,8 +1,10 @@
 //! Watches: a chunked stream of one JSON event per line, as kube-rs and kubectl expect.
 //!
 //! Each watch is a task that replays what the client missed (or the current state),
-//! then forwards the kind's live feed through the request's namespace and selectors,
-//! with bookmarks, `timeoutSeconds`, and `410 Expired` as an ERROR event.
+//! then reads the kind's history from its own cursor whenever the kind is written,
+//! taking everything new at once and sending it in a few large chunks, through the
+//! request's namespace and selectors, with bookmarks, `timeoutSeconds`, and
+//! `410 Expired` as an ERROR event.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,7 +12,7 @@ use std::time::Duration;
 use axum::body::Body;
 use bytes::Bytes;
 use serde_json::{Value, json};
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::mpsc;
 
 use super::error::{ApiError, Result};
 use super::query::Params;
@@ -24,6 +26,15 @@ const BOOKMARK_EVERY: Duration = Duration::from_secs(5);
 /// Events already waiting are sent together, up to this many bytes per chunk: a burst
 /// of thousands of changes then costs a few writes per watch, not one per event.
 const BATCH_BYTES: usize = 64 * 1024;
+/// Room for the event that takes a batch past [`BATCH_BYTES`], so it never grows.
+const BATCH_SLACK: usize = 16 * 1024;
+
+/// Changes taken from the history per read, so its lock is held briefly.
+const READ_AT_ONCE: usize = 512;
+/// How long a woken watch waits for more changes before reading: during a burst of
+/// thousands of writes a second, each watch then wakes and writes to its client a few
+/// dozen times a second with many events each, instead of once per event.
+const LINGER: Duration = Duration::from_millis(20);
 
 /// A watch's response body.
 pub type WatchBody = Body;
@@ -34,15 +45,14 @@ fn line(kind: &str, object: Value) -> Bytes {
     Bytes::from(v)
 }
 
-/// `{"type":KIND,"object":OBJECT}` and a newline, around an object already encoded.
-fn json_line(kind: &str, object: &[u8]) -> Bytes {
-    let mut v = Vec::with_capacity(object.len() + 40);
-    v.extend_from_slice(b"{\"type\":\"");
-    v.extend_from_slice(kind.as_bytes());
-    v.extend_from_slice(b"\",\"object\":");
-    v.extend_from_slice(object);
-    v.extend_from_slice(b"}\n");
-    Bytes::from(v)
+/// Appends `{"type":KIND,"object":OBJECT}` and a newline, around an object already encoded.
+fn push_json_line(out: &mut Vec<u8>, kind: &str, object: &[u8]) {
+    out.reserve(object.len() + 40);
+    out.extend_from_slice(b"{\"type\":\"");
+    out.extend_from_slice(kind.as_bytes());
+    out.extend_from_slice(b"\",\"object\":");
+    out.extend_from_slice(object);
+    out.extend_from_slice(b"}\n");
 }
 
 /// Starts a watch of `K` and returns the streaming body.
@@ -105,12 +115,14 @@ impl<K: ApiKind> Sender<K> {
             }
         };
         self.last_rv = self.last_rv.max(change.rv);
-        let line = match self.format {
+        match self.format {
             // The object's JSON is encoded once per change and shared by every watch.
-            Format::Json => json_line(kind.as_str(), change.json()),
-            Format::Table(include) => line(kind.as_str(), self.table_row(&change.object, include)),
-        };
-        self.batch.extend_from_slice(&line);
+            Format::Json => push_json_line(&mut self.batch, kind.as_str(), change.json()),
+            Format::Table(include) => {
+                let row = line(kind.as_str(), self.table_row(&change.object, include));
+                self.batch.extend_from_slice(&row);
+            }
+        }
         self.batch.len() < BATCH_BYTES || self.flush().await
     }
 
@@ -119,7 +131,7 @@ impl<K: ApiKind> Sender<K> {
         if self.batch.is_empty() {
             return true;
         }
-        let batch = Bytes::from(std::mem::take(&mut self.batch));
+        let batch = Bytes::from(std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH_BYTES + BATCH_SLACK)));
         self.tx.send(Ok(batch)).await.is_ok()
     }
 
@@ -133,19 +145,22 @@ impl<K: ApiKind> Sender<K> {
     }
 }
 
-/// A watch that fell behind the live feed (a burst of thousands of writes) catches up
-/// from the kind's history, as a client resuming from its last version would, and
-/// goes on with a fresh feed. None when the client has gone, or when the history no
-/// longer reaches back that far: the watch then ends and the client's resume gets
+/// Sends every change of the kind after the watch's cursor, in large chunks. False when
+/// the client has gone, or when the history no longer reaches back to the cursor (the
+/// watch fell that far behind): the watch then ends and the client's resume gets
 /// `410 Expired`.
-async fn catch_up<K: ApiKind>(collection: &Collection<K>, out: &mut Sender<K>) -> Option<broadcast::Receiver<Arc<Change<K>>>> {
-    let resumed = collection.watch(Some(out.last_rv)).ok()?;
-    for change in &resumed.replay {
-        if !out.send(change).await {
-            return None;
+async fn drain<K: ApiKind>(collection: &Collection<K>, out: &mut Sender<K>) -> bool {
+    loop {
+        let Ok(changes) = collection.since(out.last_rv, READ_AT_ONCE) else { return false };
+        if changes.is_empty() {
+            return out.flush().await;
+        }
+        for change in &changes {
+            if !out.send(change).await {
+                return false;
+            }
         }
     }
-    Some(resumed.feed)
 }
 
 async fn run<K: ApiKind>(
@@ -181,7 +196,7 @@ async fn run<K: ApiKind>(
         format,
         headers_sent: false,
         last_rv: from.unwrap_or(0),
-        batch: Vec::new(),
+        batch: Vec::with_capacity(BATCH_BYTES + BATCH_SLACK),
         _kind: std::marker::PhantomData,
     };
     for change in &start.replay {
@@ -198,59 +213,35 @@ async fn run<K: ApiKind>(
             return;
         }
     }
-    let mut feed = start.feed;
+    out.last_rv = out.last_rv.max(start.cursor);
+    let mut head = start.head;
     let mut expired = start.expired;
     let deadline = tokio::time::sleep(timeout.unwrap_or(Duration::from_secs(60 * 60 * 24 * 365)));
     tokio::pin!(deadline);
     let mut tick = tokio::time::interval(BOOKMARK_EVERY);
     tick.tick().await;
     loop {
+        // Marked seen before reading, so a write during the read rings again.
+        head.borrow_and_update();
+        if !drain(collection, &mut out).await {
+            return;
+        }
         tokio::select! {
             _ = &mut deadline => return,
             _ = out.tx.closed() => return,
             _ = expired.changed() => return,
             _ = tick.tick(), if bookmarks => {
                 let rv = collection.consistent_rv();
-                // Everything up to `rv` is queued in the feed: deliver it before saying so.
-                loop {
-                    match feed.try_recv() {
-                        Ok(change) => if !out.send(&change).await { return },
-                        Err(broadcast::error::TryRecvError::Empty) => break,
-                        Err(broadcast::error::TryRecvError::Lagged(_)) => match catch_up(collection, &mut out).await {
-                            Some(resumed) => feed = resumed,
-                            None => return,
-                        },
-                        Err(_) => return,
-                    }
-                }
-                if !out.bookmark(rv.max(out.last_rv), false).await {
+                // Everything up to `rv` is in the history: deliver it before saying so.
+                if !drain(collection, &mut out).await || !out.bookmark(rv.max(out.last_rv), false).await {
                     return;
                 }
             }
-            change = feed.recv() => {
-                match change {
-                    Ok(change) => if change.rv > out.last_rv && !out.send(&change).await { return },
-                    Err(broadcast::error::RecvError::Lagged(_)) => match catch_up(collection, &mut out).await {
-                        Some(resumed) => feed = resumed,
-                        None => return,
-                    },
-                    Err(broadcast::error::RecvError::Closed) => return,
-                }
-                // Whatever else is already waiting goes in the same chunk.
-                loop {
-                    match feed.try_recv() {
-                        Ok(change) => if change.rv > out.last_rv && !out.send(&change).await { return },
-                        Err(broadcast::error::TryRecvError::Empty) => break,
-                        Err(broadcast::error::TryRecvError::Lagged(_)) => match catch_up(collection, &mut out).await {
-                            Some(resumed) => feed = resumed,
-                            None => return,
-                        },
-                        Err(broadcast::error::TryRecvError::Closed) => return,
-                    }
-                }
-                if !out.flush().await {
+            rung = head.changed() => {
+                if rung.is_err() {
                     return;
                 }
+                tokio::time::sleep(LINGER).await;
             }
         }
     }
@@ -271,8 +262,8 @@ mod tests {
         let query = format!("watch=1&timeoutSeconds=1&resourceVersion={from}");
         let params = Params::parse(Some(&query)).expect("params");
         let body = start::<Pod>(cluster.clone(), Some("default".into()), params, Format::Json).expect("watch");
-        // Let the watch subscribe to the live feed, then write more changes than the feed
-        // holds before it can read any of them.
+        // Let the watch start, then write many more changes than it reads at once before
+        // it can read any of them.
         for _ in 0..3 {
             tokio::task::yield_now().await;
         }

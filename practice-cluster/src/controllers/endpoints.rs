@@ -4,12 +4,13 @@
 //! controllers write them. Also the API server's own `default/kubernetes` Endpoints and
 //! EndpointSlice, which point at the API server.
 //!
-//! One pass lists each namespace's pods once, indexes them by label, and writes only
-//! what differs from the stored objects, so an idle cluster costs no writes.
+//! A pass syncs only the Services whose objects changed (see [`ServiceQueue`]), reads
+//! only the pods each one selects, and writes only what differs from the stored
+//! objects, so an idle cluster costs no writes.
 
 use std::borrow::Cow;
 use std::collections::btree_map::Entry;
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 
@@ -20,11 +21,12 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference}
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::Ctx;
+use super::service_queue::{ServiceQueue, selects};
 use crate::Cluster;
 use crate::api::error::ApiError;
 use crate::kinds::{name_of, namespace_of};
 use crate::ops::{self, DeleteOptions};
-use crate::store::StoreError;
+use crate::store::{Key, StoreError};
 
 /// Label naming the Service an EndpointSlice belongs to.
 pub const LABEL_SERVICE_NAME: &str = "kubernetes.io/service-name";
@@ -50,19 +52,24 @@ pub const APISERVER_PORT: i32 = 6443;
 /// Annotation that marks an Endpoints object as a leader-election lock, never a Service's.
 const LEADER_ANNOTATION: &str = "control-plane.alpha.kubernetes.io/leader";
 
-/// One pass: EndpointSlices and Endpoints for every Service with a selector, removal of
-/// Endpoints whose Service is gone, and the `kubernetes` Service's endpoints.
+/// One pass: EndpointSlices and Endpoints for the Services with a selector that need it,
+/// removal of Endpoints whose Service is gone, and the `kubernetes` Service's endpoints.
 pub fn reconcile(ctx: &Ctx) -> Option<Timestamp> {
     let store = &ctx.cluster.store;
+    let mut queue = ServiceQueue::lock(&ctx.cluster.service_queue);
+    let work = queue.take(store);
+    if work.services.is_empty() && !work.orphans && !work.apiserver {
+        return None;
+    }
     let nodes = Nodes::load(ctx.cluster);
-    let (services, _) = store.services.list(None);
-    // Listed in (namespace, name) order, so each namespace is one run.
-    for in_namespace in services.chunk_by(|a, b| namespace_of(a.as_ref()) == namespace_of(b.as_ref())) {
-        let selecting: Vec<(&Service, &BTreeMap<String, String>)> = in_namespace.iter().filter_map(|s| selector_of(s).map(|sel| (s.as_ref(), sel))).collect();
-        let Some((first, _)) = selecting.first() else { continue };
-        let ns = namespace_of(*first);
-        let (pods, _) = store.pods.list(Some(ns));
-        let index = PodIndex::new(&pods, selecting.iter().flat_map(|(_, sel)| sel.keys().map(String::as_str)).collect());
+    let keys: Vec<Key> = work.services.into_iter().collect();
+    // In (namespace, name) order, so each namespace is one run.
+    for in_namespace in keys.chunk_by(|a, b| a.0 == b.0) {
+        let services: Vec<(&Key, Arc<Service>)> = in_namespace.iter().filter_map(|k| Some((k, store.services.get(&k.0, &k.1)?))).collect();
+        let selecting: Vec<(&Key, &Service, &BTreeMap<String, String>)> =
+            services.iter().filter_map(|(k, s)| selector_of(s).map(|sel| (*k, s.as_ref(), sel))).collect();
+        let Some((first, _, _)) = selecting.first() else { continue };
+        let ns = first.0.as_str();
         let (slices, _) = store.endpoint_slices.list(Some(ns));
         let mut slices_of: HashMap<&str, Vec<&Arc<EndpointSlice>>> = HashMap::new();
         for slice in &slices {
@@ -73,8 +80,9 @@ pub fn reconcile(ctx: &Ctx) -> Option<Timestamp> {
                 slices_of.entry(service.as_str()).or_default().push(slice);
             }
         }
-        for (svc, selector) in selecting {
-            let selected = index.select(selector);
+        for (key, svc, selector) in selecting {
+            let pods: Vec<Arc<Pod>> = queue.members(key).filter_map(|n| store.pods.get(ns, n)).collect();
+            let selected: Vec<&Pod> = pods.iter().map(Arc::as_ref).filter(|p| selects(selector, p)).collect();
             let trigger = trigger_time(svc, &selected);
             let facts = PodFacts::collect(svc, &selected);
             let existing = slices_of.get(name_of(svc)).map(Vec::as_slice).unwrap_or_default();
@@ -82,8 +90,12 @@ pub fn reconcile(ctx: &Ctx) -> Option<Timestamp> {
             sync_endpoints(ctx.cluster, svc, &facts, trigger);
         }
     }
-    remove_orphaned_endpoints(ctx.cluster);
-    sync_apiserver_endpoints(ctx.cluster, &nodes);
+    if work.orphans {
+        remove_orphaned_endpoints(ctx.cluster);
+    }
+    if work.apiserver {
+        sync_apiserver_endpoints(ctx.cluster, &nodes);
+    }
     None
 }
 
@@ -92,7 +104,7 @@ pub fn reconcile(ctx: &Ctx) -> Option<Timestamp> {
 
 /// The selector of a Service this controller serves: not ExternalName, selector set and
 /// non-empty (an empty selector does not survive storage in Kubernetes, so selects nothing).
-fn selector_of(svc: &Service) -> Option<&BTreeMap<String, String>> {
+pub(super) fn selector_of(svc: &Service) -> Option<&BTreeMap<String, String>> {
     let spec = svc.spec.as_ref()?;
     if spec.type_.as_deref() == Some("ExternalName") {
         return None;
@@ -330,48 +342,6 @@ impl Nodes {
 
     fn zone(&self, node: &str) -> Option<&str> {
         self.zones.get(node).and_then(|z| z.as_deref())
-    }
-}
-
-/// A namespace's pods indexed by `(label, value)` for the label keys some selector uses,
-/// so a selector costs the length of its rarest pair's posting list, not a scan.
-struct PodIndex<'a> {
-    pods: &'a [Arc<Pod>],
-    by_label: HashMap<(&'a str, &'a str), Vec<usize>>,
-}
-
-impl<'a> PodIndex<'a> {
-    fn new(pods: &'a [Arc<Pod>], keys: HashSet<&str>) -> Self {
-        let mut by_label: HashMap<(&'a str, &'a str), Vec<usize>> = HashMap::new();
-        for (i, pod) in pods.iter().enumerate() {
-            for (k, v) in pod.metadata.labels.iter().flatten().filter(|(k, _)| keys.contains(k.as_str())) {
-                by_label.entry((k.as_str(), v.as_str())).or_default().push(i);
-            }
-        }
-        PodIndex { pods, by_label }
-    }
-
-    /// The pods matching every pair of `selector`, in name order.
-    fn select(&self, selector: &BTreeMap<String, String>) -> Vec<&'a Pod> {
-        let mut rarest: Option<&Vec<usize>> = None;
-        for (k, v) in selector {
-            let Some(list) = self.by_label.get(&(k.as_str(), v.as_str())) else { return Vec::new() };
-            if rarest.is_none_or(|r| list.len() < r.len()) {
-                rarest = Some(list);
-            }
-        }
-        let pods = self.pods;
-        rarest
-            .into_iter()
-            .flatten()
-            .filter_map(|&i| pods.get(i))
-            .filter(|p| {
-                // A one-pair selector is answered by its posting list alone.
-                let labels = p.metadata.labels.as_ref();
-                selector.len() == 1 || selector.iter().all(|(k, v)| labels.and_then(|l| l.get(k)) == Some(v))
-            })
-            .map(|p| p.as_ref())
-            .collect()
     }
 }
 
@@ -1112,6 +1082,32 @@ mod tests {
         assert_eq!(sync(&c), 0);
         assert_eq!(rv_of(only_slice(&c, "web").as_ref()), slice_rv);
         assert_eq!(rv_of(endpoints(&c, "web").as_ref()), ep_rv);
+    }
+
+    #[test]
+    fn a_pod_change_syncs_only_the_services_selecting_it() {
+        let c = lab(false);
+        service(&c, json!({"metadata": {"name": "db"}, "spec": {"selector": {"app": "db"}, "ports": [{"port": 5432}]}}));
+        pod(
+            &c,
+            json!({"metadata": {"name": "db-0", "labels": {"app": "db"}}, "spec": {"nodeName": "practice-node", "containers": [{"name": "db", "image": "postgres"}]}}),
+        );
+        set_status(&c, "db-0", Some("10.244.0.50"), true);
+        sync(&c);
+        let db_slice_rv = rv_of(only_slice(&c, "db").as_ref());
+        let db_endpoints_rv = rv_of(endpoints(&c, "db").as_ref());
+
+        // The pass after a change to one pod looks at the Services selecting it only.
+        set_status(&c, "web-1", Some(&web_ip(1)), false);
+        let work = ServiceQueue::lock(&c.service_queue).take(&c.store);
+        assert_eq!(work.services.into_iter().collect::<Vec<_>>(), [("default".to_owned(), "web".to_owned())]);
+
+        set_status(&c, "web-1", Some(&web_ip(1)), false);
+        assert_eq!(sync(&c), 1);
+        assert_eq!(conditions(endpoint(&only_slice(&c, "web"), "web-1")), (Some(false), Some(false), Some(false)), "the change reached web's slice");
+        assert_eq!(ips(&endpoints(&c, "web").subsets.clone().unwrap_or_default()[0].not_ready_addresses), [web_ip(1)]);
+        assert_eq!(rv_of(only_slice(&c, "db").as_ref()), db_slice_rv, "db's slice was not written");
+        assert_eq!(rv_of(endpoints(&c, "db").as_ref()), db_endpoints_rv, "db's Endpoints were not written");
     }
 
     #[test]

@@ -32,12 +32,13 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta, 
 use k8s_openapi::apimachinery::pkg::runtime::RawExtension;
 use serde_json::{Value, json};
 
+use super::set_queue::SetQueue;
 use super::{Ctx, Due};
 use crate::Cluster;
 use crate::events::{self, Severity, Source};
 use crate::kinds::{name_of, namespace_of};
 use crate::ops::{self, DeleteOptions};
-use crate::store::{Store, StoreError};
+use crate::store::{Key, Store, StoreError};
 
 /// Pod label holding the pod's own name, so a Service can select one pod.
 pub const POD_NAME_LABEL: &str = "statefulset.kubernetes.io/pod-name";
@@ -51,22 +52,35 @@ pub const HASH_LABEL: &str = "controller.kubernetes.io/hash";
 /// The alphabet Kubernetes uses for generated name parts (no vowels, no look-alikes).
 const SAFE_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
 
-/// One pass over every StatefulSet.
+/// One pass over the StatefulSets whose objects changed, or that fell due or failed
+/// last time (see [`SetQueue`]); every set on the first pass.
 pub fn reconcile(ctx: &Ctx) -> Option<Timestamp> {
-    let (sets, _) = ctx.cluster.store.statefulsets.list(None);
-    let mut due = Due::default();
-    for group in sets.chunk_by(|a, b| namespace_of(a.as_ref()) == namespace_of(b.as_ref())) {
-        let Some(first) = group.first() else { continue };
-        let mut view = Namespace::load(&ctx.cluster.store, namespace_of(first.as_ref()));
-        for sts in group {
-            due.merge(sync(ctx, sts, &mut view));
+    let store = &ctx.cluster.store;
+    let mut queue = SetQueue::lock(&ctx.cluster.set_queue);
+    let work: Vec<Key> = queue.take(store, ctx.now).into_iter().collect();
+    // In (namespace, name) order, so each namespace is one run.
+    for group in work.chunk_by(|a, b| a.0 == b.0) {
+        let Some((ns, _)) = group.first() else { continue };
+        let sets: Vec<(&Key, Option<Arc<StatefulSet>>)> = group.iter().map(|k| (k, store.statefulsets.get(&k.0, &k.1))).collect();
+        let names: HashSet<&String> = sets.iter().filter(|(_, s)| s.is_some()).flat_map(|(k, _)| queue.members(k)).collect();
+        let mut view = Namespace::load(store, ns, names.into_iter());
+        for (key, sts) in sets {
+            let Some(sts) = sts else {
+                queue.due_at(key, None);
+                continue;
+            };
+            let outcome = sync(ctx, &sts, &mut view);
+            queue.due_at(key, outcome.due);
+            if outcome.failed {
+                queue.retry(key.clone());
+            }
         }
     }
-    due.0
+    queue.next_due()
 }
 
-/// The objects of one namespace a pass works on, listed once and kept up to date with
-/// the pass's own writes.
+/// The objects of one namespace a pass works on: the pods of the sets it syncs, read
+/// once and kept up to date with the pass's own writes, and the ControllerRevisions.
 #[derive(Debug, Default)]
 struct Namespace {
     /// Pods by name.
@@ -75,16 +89,17 @@ struct Namespace {
     by_controller: HashMap<String, Vec<String>>,
     /// Names of pods without a controller, by the StatefulSet name their name implies.
     orphans: HashMap<String, Vec<String>>,
-    /// Claims by name.
-    claims: HashMap<String, Arc<PersistentVolumeClaim>>,
     /// ControllerRevisions.
     revisions: Vec<Arc<ControllerRevision>>,
 }
 
 impl Namespace {
-    fn load(store: &Store, ns: &str) -> Self {
+    fn load<'a>(store: &Store, ns: &str, pod_names: impl Iterator<Item = &'a String>) -> Self {
         let mut view = Namespace::default();
-        for pod in store.pods.list(Some(ns)).0 {
+        let mut pods: Vec<Arc<Pod>> = pod_names.filter_map(|n| store.pods.get(ns, n)).collect();
+        // In name order, as a list of the namespace would give them.
+        pods.sort_by(|a, b| name_of(a.as_ref()).cmp(name_of(b.as_ref())));
+        for pod in pods {
             let name = name_of(pod.as_ref()).to_owned();
             match controller_of(&pod.metadata) {
                 Some(r) => view.by_controller.entry(r.uid.clone()).or_default().push(name.clone()),
@@ -96,18 +111,22 @@ impl Namespace {
             }
             view.pods.insert(name, pod);
         }
-        view.claims = store.pvcs.list(Some(ns)).0.into_iter().map(|c| (name_of(c.as_ref()).to_owned(), c)).collect();
         view.revisions = store.controller_revisions.list(Some(ns)).0;
         view
     }
 }
 
-fn controller_of(meta: &ObjectMeta) -> Option<&OwnerReference> {
+/// The names of a set's `volumeClaimTemplates`.
+pub(super) fn claim_template_names(sts: &StatefulSet) -> impl Iterator<Item = &str> {
+    sts.spec.as_ref().and_then(|s| s.volume_claim_templates.as_deref()).unwrap_or_default().iter().map(name_of)
+}
+
+pub(super) fn controller_of(meta: &ObjectMeta) -> Option<&OwnerReference> {
     meta.owner_references.iter().flatten().find(|r| r.controller == Some(true))
 }
 
 /// `web-12` → (`web`, 12). Only canonical ordinals (no sign, no leading zeros) count.
-fn parent_and_ordinal(name: &str) -> Option<(&str, i32)> {
+pub(super) fn parent_and_ordinal(name: &str) -> Option<(&str, i32)> {
     let (parent, digits) = name.rsplit_once('-')?;
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) || (digits.len() > 1 && digits.starts_with('0')) {
         return None;
@@ -277,14 +296,26 @@ struct SetSync<'a> {
     current: Revision,
     update: Revision,
     due: Due,
+    /// A step failed: the set is synced again next pass.
+    failed: bool,
 }
 
-fn sync(ctx: &Ctx, sts: &Arc<StatefulSet>, view: &mut Namespace) -> Option<Timestamp> {
-    let spec = sts.spec.as_ref()?;
+/// What one set's sync leaves for later passes.
+#[derive(Debug, Default)]
+struct Outcome {
+    /// When the set must be synced again (a pod becoming available).
+    due: Option<Timestamp>,
+    /// Something failed and must be retried.
+    failed: bool,
+}
+
+fn sync(ctx: &Ctx, sts: &Arc<StatefulSet>, view: &mut Namespace) -> Outcome {
+    let Some(spec) = sts.spec.as_ref() else { return Outcome::default() };
     if !selector_valid(&spec.selector) {
-        return None;
+        return Outcome::default();
     }
-    let (ns, name, uid) = (namespace_of(sts.as_ref()), name_of(sts.as_ref()), sts.metadata.uid.as_deref()?);
+    let Some(uid) = sts.metadata.uid.as_deref() else { return Outcome::default() };
+    let (ns, name) = (namespace_of(sts.as_ref()), name_of(sts.as_ref()));
     let deleting = sts.metadata.deletion_timestamp.is_some();
     let owned = claim_pods(ctx.cluster, sts, uid, deleting, view);
     let revisions = claim_revisions(ctx.cluster, sts, uid, deleting, view);
@@ -307,21 +338,22 @@ fn sync(ctx: &Ctx, sts: &Arc<StatefulSet>, view: &mut Namespace) -> Option<Times
         current: Revision { name: status.current_revision.clone().unwrap_or_default(), template: spec.template.clone() },
         update: Revision { name: status.update_revision.clone().unwrap_or_default(), template: spec.template.clone() },
         due: Due::default(),
+        failed: false,
     };
     if deleting {
         // A StatefulSet being deleted only reports on the pods it still has.
         let names: Vec<&str> = owned.iter().map(String::as_str).collect();
         s.write_status(&names, status.collision_count.unwrap_or(0));
-        return None;
+        return Outcome::default();
     }
-    let collision_count = s.resolve_revisions(&revisions, &status)?;
+    let Some(collision_count) = s.resolve_revisions(&revisions, &status) else { return Outcome { due: None, failed: true } };
     let replica_names: Vec<String> = (0..s.replicas).map(|i| s.pod_name(s.start + i)).collect();
     let condemned = s.condemned(owned);
     s.manage_pods(&replica_names, &condemned);
     let names: Vec<&str> = replica_names.iter().chain(condemned.iter().map(|(_, n)| n)).map(String::as_str).collect();
     s.write_status(&names, collision_count);
     s.truncate_history(&revisions, &names);
-    s.due.0
+    Outcome { due: s.due.0, failed: s.failed }
 }
 
 /// Claims the namespace's pods for `sts`: keeps owned pods that still belong, releases
@@ -530,17 +562,32 @@ impl SetSync<'_> {
         let first_unhealthy =
             replica_names.iter().chain(condemned.iter().rev().map(|(_, n)| n)).find(|n| self.owned_pod_ref(n).is_none_or(|p| !is_healthy(p))).cloned();
         let monotonic = self.monotonic;
-        if run_for_all(n, monotonic, |i| self.process_replica(&replica_names[i])) {
+        if run_for_all(n, monotonic, |i| {
+            let step = self.process_replica(&replica_names[i]);
+            self.note(step)
+        }) {
             return;
         }
-        if run_for_all(condemned.len(), monotonic, |i| self.fix_claims_of(&condemned[i].1, false)) {
+        if run_for_all(condemned.len(), monotonic, |i| {
+            let step = self.fix_claims_of(&condemned[i].1, false);
+            self.note(step)
+        }) {
             return;
         }
         let first = first_unhealthy.as_deref();
-        if run_for_all(condemned.len(), monotonic, |i| self.process_condemned(&condemned[i].1, first)) {
+        if run_for_all(condemned.len(), monotonic, |i| {
+            let step = self.process_condemned(&condemned[i].1, first);
+            self.note(step)
+        }) {
             return;
         }
         self.rolling_update(replica_names);
+    }
+
+    /// Remembers a failed step, so the set is synced again next pass.
+    fn note(&mut self, step: Step) -> Step {
+        self.failed |= step == Step::Failed;
+        step
     }
 
     /// The pod named `name` if this set owns it.
@@ -708,7 +755,7 @@ impl SetSync<'_> {
         let match_labels = self.sts.spec.as_ref().and_then(|s| s.selector.match_labels.clone()).unwrap_or_default();
         for template in self.claim_templates().to_vec() {
             let claim_name = format!("{}-{pod_name}", name_of(&template));
-            match self.view.claims.get(&claim_name) {
+            match self.cluster.store.pvcs.get(self.ns, &claim_name) {
                 Some(c) if c.metadata.deletion_timestamp.is_some() => errors.push(format!("pvc {claim_name} is being deleted")),
                 Some(_) => {}
                 None => {
@@ -730,8 +777,7 @@ impl SetSync<'_> {
                         status: None,
                     };
                     match ops::create::<PersistentVolumeClaim>(self.cluster, Some(self.ns), claim, false) {
-                        Ok(c) => {
-                            self.view.claims.insert(claim_name.clone(), c);
+                        Ok(_) => {
                             self.event(
                                 Severity::Normal,
                                 "SuccessfulCreate",
@@ -758,9 +804,10 @@ impl SetSync<'_> {
     /// earlier pod of that name.
     fn claim_is_stale(&self, pod_name: &str) -> bool {
         self.claim_templates().iter().any(|t| {
-            self.view
-                .claims
-                .get(&format!("{}-{pod_name}", name_of(t)))
+            self.cluster
+                .store
+                .pvcs
+                .get(self.ns, &format!("{}-{pod_name}", name_of(t)))
                 .is_some_and(|c| c.metadata.owner_references.iter().flatten().any(|r| r.kind == "Pod" && r.api_version == "v1" && r.name == pod_name))
         })
     }
@@ -803,7 +850,7 @@ impl SetSync<'_> {
         let want_pod = self.delete_claims_on_scale && !in_range;
         for i in 0..self.claim_templates().len() {
             let claim_name = format!("{}-{pod_name}", name_of(&self.claim_templates()[i]));
-            let Some(claim) = self.view.claims.get(&claim_name).cloned() else { continue };
+            let Some(claim) = self.cluster.store.pvcs.get(self.ns, &claim_name) else { continue };
             if !want_set && !want_pod && claim.metadata.owner_references.as_ref().is_none_or(|r| r.is_empty()) {
                 // Retain/Retain (the default) and an unowned claim: nothing to do.
                 continue;
@@ -842,12 +889,8 @@ impl SetSync<'_> {
                 c.metadata.owner_references = (!wanted.is_empty()).then(|| wanted.clone());
                 Ok(true)
             });
-            match updated {
-                Ok(Some(c)) => {
-                    self.view.claims.insert(claim_name, c);
-                }
-                Ok(None) => {}
-                Err(_) => return Step::Failed,
+            if updated.is_err() {
+                return Step::Failed;
             }
         }
         Step::Continue
@@ -1275,6 +1318,30 @@ mod tests {
         assert_eq!(pod_names(&c), ["web-0", "web-1", "web-2"]);
         assert_eq!(claim_names(&c), ["data-web-0", "data-web-1", "data-web-2"]);
         assert_eq!(status(&c).replicas, 3);
+    }
+
+    #[test]
+    fn a_pod_change_syncs_only_its_own_set() {
+        let c = lab("Parallel");
+        crate::lab::load_manifest(&c, &manifest("Parallel").replace("web", "db")).expect("second set loads");
+        c.settle();
+        assert_eq!(pod_names(&c), ["db-0", "db-1", "db-2", "web-0", "web-1", "web-2"]);
+        let db_rv = c.store.statefulsets.get("default", "db").expect("db").metadata.resource_version.clone();
+
+        // The pass after a change to one pod looks at that pod's set only.
+        let touched: Result<_, StoreError> = c.store.pods.modify("default", "web-1", |p| {
+            p.metadata.annotations.get_or_insert_with(Default::default).insert("touched".into(), "yes".into());
+            Ok(true)
+        });
+        touched.expect("pod annotated");
+        let work = super::SetQueue::lock(&c.set_queue).take(&c.store, c.clock.now());
+        assert_eq!(work.into_iter().collect::<Vec<_>>(), [("default".to_owned(), "web".to_owned())]);
+
+        make_ready(&c, "web-1");
+        assert_eq!(status(&c).ready_replicas, Some(1), "the pod turning ready reached its set");
+        let db = c.store.statefulsets.get("default", "db").expect("db");
+        assert_eq!(db.metadata.resource_version, db_rv, "the other set was not written");
+        assert_eq!(db.status.as_ref().and_then(|s| s.ready_replicas), None);
     }
 
     #[test]

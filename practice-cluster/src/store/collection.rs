@@ -7,13 +7,7 @@ use std::sync::{Arc, Mutex, OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard}
 use bytes::Bytes;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{OwnerReference, Time};
 
-use tokio::sync::broadcast;
-
 use super::{Dirty, Key, Object, Shared, StoreError, kind_key};
-
-/// How many changes a slow watcher may fall behind before its watch is closed
-/// (it then resumes from its last resourceVersion, like after a timeout).
-const FEED_CAPACITY: usize = 8192;
 
 /// What happened to an object.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -82,12 +76,15 @@ impl<K> Stored<K> {
     }
 }
 
-/// Where a new watch starts: the changes it must replay, then the live feed.
+/// Where a new watch starts: the changes it must replay, then where it reads on from.
 pub struct WatchStart<K> {
     /// Changes to send first, oldest first.
     pub replay: Vec<Arc<Change<K>>>,
-    /// Every later change.
-    pub feed: broadcast::Receiver<Arc<Change<K>>>,
+    /// The resourceVersion the replay brings a watcher to: every later change of this
+    /// kind is in [`Collection::since`] of it (until the history moves past it).
+    pub cursor: u64,
+    /// Changes after every write of this kind (its value is the write's version).
+    pub head: tokio::sync::watch::Receiver<u64>,
     /// Changes when the watch must end because its history was expired.
     pub expired: tokio::sync::watch::Receiver<u64>,
 }
@@ -103,7 +100,9 @@ struct Inner<K> {
 pub struct Collection<K> {
     shared: Arc<Shared>,
     inner: RwLock<Inner<K>>,
-    feed: broadcast::Sender<Arc<Change<K>>>,
+    /// Rung after every write: watchers then read the history from their own cursor,
+    /// so a burst costs each of them one read of everything new, not one wake per change.
+    head: tokio::sync::watch::Sender<u64>,
     expired: tokio::sync::watch::Sender<u64>,
     history_cap: usize,
     /// Controllers' work queues, told the key of every write.
@@ -136,11 +135,10 @@ pub fn rv_of<K: Object>(obj: &K) -> u64 {
 
 impl<K: Object> Collection<K> {
     pub(crate) fn new(shared: Arc<Shared>, history_cap: usize) -> Self {
-        let (feed, _) = broadcast::channel(FEED_CAPACITY);
         Collection {
             shared,
             inner: RwLock::new(Inner { objects: BTreeMap::new(), history: VecDeque::new(), compacted: 0 }),
-            feed,
+            head: tokio::sync::watch::Sender::new(0),
             expired: tokio::sync::watch::Sender::new(0),
             history_cap: history_cap.max(1),
             trackers: Mutex::new(Vec::new()),
@@ -172,6 +170,30 @@ impl<K: Object> Collection<K> {
         (items, rv)
     }
 
+    /// Visits the objects, or those of one namespace, in (namespace, name) order,
+    /// starting after `after` (a list page's last object), until `visit` says stop;
+    /// returns the resourceVersion the visit is consistent with. `visit` runs under the
+    /// collection's read lock: keep it brief.
+    pub fn scan(&self, namespace: Option<&str>, after: Option<(&str, &str)>, mut visit: impl FnMut(&Arc<K>) -> bool) -> u64 {
+        use std::ops::Bound;
+        let inner = self.read();
+        let rv = self.shared.current_rv();
+        let first: Option<(String, String)> = namespace.map(|ns| (ns.to_owned(), String::new()));
+        let after: Option<(String, String)> = after.map(|(ns, name)| (ns.to_owned(), name.to_owned()));
+        let start = match (first, after) {
+            (Some(first), Some(after)) if after >= first => Bound::Excluded(after),
+            (Some(first), _) => Bound::Included(first),
+            (None, Some(after)) => Bound::Excluded(after),
+            (None, None) => Bound::Unbounded,
+        };
+        for ((ns, _), stored) in inner.objects.range((start, Bound::Unbounded)) {
+            if namespace.is_some_and(|want| want != ns) || !visit(&stored.object) {
+                break;
+            }
+        }
+        rv
+    }
+
     /// `obj` as JSON: encoded once per stored version (and shared with the watches that
     /// sent it), so listing thousands of objects is mostly copying.
     pub fn json_of(&self, obj: &Arc<K>) -> Bytes {
@@ -183,8 +205,8 @@ impl<K: Object> Collection<K> {
     }
 
     /// The latest resourceVersion such that every change of this kind at or below it
-    /// has already been published to the feed (so a watcher that drains its feed first
-    /// may send it as a bookmark).
+    /// is already in the history (so a watcher that reads the history up to now after
+    /// taking it may send it as a bookmark).
     pub fn consistent_rv(&self) -> u64 {
         let _no_write_in_flight = self.read();
         self.shared.current_rv()
@@ -231,8 +253,7 @@ impl<K: Object> Collection<K> {
                 inner.compacted = dropped.rv;
             }
         }
-        // No receivers is fine: nobody watches this kind right now.
-        let _ = self.feed.send(change);
+        self.head.send_replace(rv);
         self.shared.notify();
     }
 
@@ -326,25 +347,42 @@ impl<K: Object> Collection<K> {
     /// version replays the changes after it, or fails with `TooOld` if they are gone.
     pub fn watch(&self, from: Option<u64>) -> Result<WatchStart<K>, StoreError> {
         let inner = self.read();
-        let feed = self.feed.subscribe();
+        let head = self.head.subscribe();
         let expired = self.expired.subscribe();
-        let replay = match from {
+        let (replay, cursor) = match from {
             None => {
+                // No write of this kind is in flight (the lock), so every change up to
+                // `rv` is in the objects and every later one will be in the history.
                 let rv = self.shared.current_rv();
-                inner
+                let replay = inner
                     .objects
                     .values()
                     .map(|s| Arc::new(Change { kind: ChangeType::Added, object: s.object.clone(), old: None, rv, json: s.json.clone() }))
-                    .collect()
+                    .collect();
+                (replay, rv)
             }
             Some(v) => {
-                if v < inner.compacted {
-                    return Err(StoreError::TooOld { requested: v, oldest: inner.compacted });
-                }
-                inner.history.iter().filter(|c| c.rv > v).cloned().collect()
+                let replay: Vec<_> = Self::after(&inner, v, usize::MAX)?;
+                let cursor = replay.last().map_or(v, |c| c.rv);
+                (replay, cursor)
             }
         };
-        Ok(WatchStart { replay, feed, expired })
+        Ok(WatchStart { replay, cursor, head, expired })
+    }
+
+    /// Up to `max` changes after version `rv`, oldest first; `TooOld` when the history
+    /// no longer reaches back to `rv` (the watcher fell too far behind).
+    pub fn since(&self, rv: u64, max: usize) -> Result<Vec<Arc<Change<K>>>, StoreError> {
+        Self::after(&self.read(), rv, max)
+    }
+
+    fn after(inner: &Inner<K>, rv: u64, max: usize) -> Result<Vec<Arc<Change<K>>>, StoreError> {
+        if rv < inner.compacted {
+            return Err(StoreError::TooOld { requested: rv, oldest: inner.compacted });
+        }
+        // The history is in resourceVersion order: versions are taken under the lock.
+        let first = inner.history.partition_point(|c| c.rv <= rv);
+        Ok(inner.history.range(first..).take(max).cloned().collect())
     }
 
     /// Forgets every change up to `rv` and ends the open watches, so clients must
