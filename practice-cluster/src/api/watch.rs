@@ -31,9 +31,10 @@ const BATCH_SLACK: usize = 16 * 1024;
 
 /// Changes taken from the history per read, so its lock is held briefly.
 const READ_AT_ONCE: usize = 512;
-/// How long a woken watch waits for more changes before reading: during a burst of
-/// thousands of writes a second, each watch then wakes and writes to its client a few
-/// dozen times a second with many events each, instead of once per event.
+/// The shortest time between two reads of a busy watch: during a burst of thousands of
+/// writes a second, each watch then wakes and writes to its client a few dozen times a
+/// second with many events each, instead of once per event. A change after a quiet
+/// spell is sent at once (`kubectl get -w` and the dashboard see it without delay).
 const LINGER: Duration = Duration::from_millis(20);
 
 /// A watch's response body.
@@ -223,6 +224,7 @@ async fn run<K: ApiKind>(
     loop {
         // Marked seen before reading, so a write during the read rings again.
         head.borrow_and_update();
+        let read_at = tokio::time::Instant::now();
         if !drain(collection, &mut out).await {
             return;
         }
@@ -241,7 +243,7 @@ async fn run<K: ApiKind>(
                 if rung.is_err() {
                     return;
                 }
-                tokio::time::sleep(LINGER).await;
+                tokio::time::sleep_until(read_at + LINGER).await;
             }
         }
     }
