@@ -4,7 +4,7 @@
 //! controllers write them. Also the API server's own `default/kubernetes` Endpoints and
 //! EndpointSlice, which point at the API server.
 //!
-//! A pass syncs only the Services whose objects changed (see [`ServiceQueue`]), reads
+//! A pass syncs only the Services whose objects changed (see [`ServiceQueue`](super::service_queue::ServiceQueue)), reads
 //! only the pods each one selects, and writes only what differs from the stored
 //! objects, so an idle cluster costs no writes.
 
@@ -21,7 +21,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference}
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::Ctx;
-use super::service_queue::{ServiceQueue, selects};
+use super::service_queue::selects;
 use crate::Cluster;
 use crate::api::error::ApiError;
 use crate::kinds::{name_of, namespace_of};
@@ -56,7 +56,7 @@ const LEADER_ANNOTATION: &str = "control-plane.alpha.kubernetes.io/leader";
 /// removal of Endpoints whose Service is gone, and the `kubernetes` Service's endpoints.
 pub fn reconcile(ctx: &Ctx) -> Option<Timestamp> {
     let store = &ctx.cluster.store;
-    let mut queue = ServiceQueue::lock(&ctx.cluster.service_queue);
+    let mut queue = crate::controllers::queue::lock(&ctx.cluster.service_queue);
     let work = queue.take(store);
     if work.services.is_empty() && !work.orphans && !work.apiserver {
         return None;
@@ -1099,7 +1099,7 @@ mod tests {
 
         // The pass after a change to one pod looks at the Services selecting it only.
         set_status(&c, "web-1", Some(&web_ip(1)), false);
-        let work = ServiceQueue::lock(&c.service_queue).take(&c.store);
+        let work = crate::controllers::queue::lock(&c.service_queue).take(&c.store);
         assert_eq!(work.services.into_iter().collect::<Vec<_>>(), [("default".to_owned(), "web".to_owned())]);
 
         set_status(&c, "web-1", Some(&web_ip(1)), false);

@@ -63,7 +63,7 @@ pub const UNBOUND_CLAIMS: &str = "0/1 nodes are available: pod has unbound immed
 /// that fell due since the last pass (see [`PodQueue`]), or every pod on the first pass.
 pub fn reconcile(ctx: &Ctx) -> Option<Timestamp> {
     let cluster = ctx.cluster;
-    let mut queue = PodQueue::lock(&cluster.pod_queue);
+    let mut queue = crate::controllers::queue::lock(&cluster.pod_queue);
     let node_ip = node_ip(ctx);
     let work = queue.take(ctx.now);
     let mut node = cluster.runtime.lock();

@@ -6,6 +6,7 @@ pub mod endpoints;
 pub mod gc;
 pub mod kubelet;
 pub mod pod_queue;
+pub mod queue;
 pub mod service_queue;
 pub mod set_queue;
 pub mod statefulset;

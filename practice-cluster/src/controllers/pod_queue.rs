@@ -4,11 +4,12 @@
 //! changed. Everything else is left alone, so a pass costs what changed, not the number
 //! of pods on the node.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 
 use jiff::Timestamp;
 
+use super::queue::{DueTimes, Resync};
 use crate::store::{Dirty, Key, Store};
 
 /// What the kubelet remembers between passes.
@@ -18,8 +19,7 @@ pub struct PodQueue {
     claims: Arc<Dirty>,
     /// False until a pass has looked at every pod (at start, and after a pass panicked).
     synced: bool,
-    due: BTreeSet<(Timestamp, Key)>,
-    due_of: HashMap<Key, Timestamp>,
+    due: DueTimes,
     /// Pods not yet bound to a node, looked at again when a claim changes.
     unscheduled: HashSet<Key>,
     /// The uid of the pod each key was last seen with, to free the runtime of a pod
@@ -42,21 +42,9 @@ impl PodQueue {
             pods: store.pods.track(),
             claims: store.pvcs.track(),
             synced: false,
-            due: BTreeSet::new(),
-            due_of: HashMap::new(),
+            due: DueTimes::default(),
             unscheduled: HashSet::new(),
             uids: HashMap::new(),
-        })
-    }
-
-    /// Locks the queue. A pass that panicked may have taken work it never finished,
-    /// so the next pass after one looks at every pod.
-    pub fn lock(queue: &Mutex<Self>) -> MutexGuard<'_, Self> {
-        queue.lock().unwrap_or_else(|poisoned| {
-            queue.clear_poison();
-            let mut q = poisoned.into_inner();
-            q.synced = false;
-            q
         })
     }
 
@@ -67,20 +55,11 @@ impl PodQueue {
         if !self.synced {
             self.synced = true;
             self.due.clear();
-            self.due_of.clear();
             self.unscheduled.clear();
             return Work::All;
         }
         let mut work = changed;
-        while let Some((at, _)) = self.due.first() {
-            if *at > now {
-                break;
-            }
-            if let Some((_, key)) = self.due.pop_first() {
-                self.due_of.remove(&key);
-                work.insert(key);
-            }
-        }
+        self.due.take_due(now, &mut work);
         if claims_changed {
             work.extend(self.unscheduled.iter().cloned());
         }
@@ -103,13 +82,7 @@ impl PodQueue {
 
     /// Looks at the pod again at `at` (replacing an earlier due time).
     pub fn due_at(&mut self, key: &Key, at: Option<Timestamp>) {
-        if let Some(old) = self.due_of.remove(key) {
-            self.due.remove(&(old, key.clone()));
-        }
-        if let Some(at) = at {
-            self.due_of.insert(key.clone(), at);
-            self.due.insert((at, key.clone()));
-        }
+        self.due.set(key, at);
     }
 
     /// Whether the pod waits to be scheduled (and so for its claims).
@@ -123,6 +96,12 @@ impl PodQueue {
 
     /// When the next pod falls due.
     pub fn next_due(&self) -> Option<Timestamp> {
-        self.due.first().map(|(at, _)| *at)
+        self.due.next()
+    }
+}
+
+impl Resync for PodQueue {
+    fn resync(&mut self) {
+        self.synced = false;
     }
 }

@@ -5,12 +5,13 @@
 //! selecting them, so a sync reads the pods of its own Service, not every pod of the
 //! namespace.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
 
 use k8s_openapi::api::core::v1::Pod;
 
 use super::endpoints::{LABEL_SERVICE_NAME, selector_of};
+use super::queue::{Membership, Resync};
 use crate::kinds::{name_of, namespace_of};
 use crate::store::{Dirty, Key, Store};
 
@@ -29,10 +30,8 @@ pub struct ServiceQueue {
     synced: bool,
     /// The selector each Service was indexed with (Services this controller serves).
     selectors: BTreeMap<Key, BTreeMap<String, String>>,
-    /// Pod names by the Service whose selector matched their labels.
-    members: HashMap<Key, BTreeSet<String>>,
-    /// The Services each pod was last indexed under.
-    member_of: HashMap<Key, Vec<String>>,
+    /// The Services whose selectors match each pod's labels.
+    members: Membership,
 }
 
 /// What a pass must do.
@@ -67,19 +66,7 @@ impl ServiceQueue {
             nodes: store.nodes.track(),
             synced: false,
             selectors: BTreeMap::new(),
-            members: HashMap::new(),
-            member_of: HashMap::new(),
-        })
-    }
-
-    /// Locks the queue. A pass that panicked may have taken work it never finished,
-    /// so the next pass after one syncs every Service.
-    pub fn lock(queue: &Mutex<Self>) -> MutexGuard<'_, Self> {
-        queue.lock().unwrap_or_else(|poisoned| {
-            queue.clear_poison();
-            let mut q = poisoned.into_inner();
-            q.synced = false;
-            q
+            members: Membership::default(),
         })
     }
 
@@ -138,7 +125,7 @@ impl ServiceQueue {
 
     /// The names of the pods whose labels the Service `key` selects, in name order.
     pub fn members(&self, key: &Key) -> impl Iterator<Item = &String> {
-        self.members.get(key).into_iter().flatten()
+        self.members.members(key)
     }
 
     /// Rebuilds the whole index from every Service and pod.
@@ -151,7 +138,6 @@ impl ServiceQueue {
             .filter_map(|s| Some(((namespace_of(s.as_ref()).to_owned(), name_of(s.as_ref()).to_owned()), selector_of(s)?.clone())))
             .collect();
         self.members.clear();
-        self.member_of.clear();
         for pod in store.pods.list(None).0 {
             self.index(&key_of(&pod), Some(&pod));
         }
@@ -159,19 +145,14 @@ impl ServiceQueue {
 
     /// Indexes the Service `key` under its new selector (None: it selects nothing).
     fn reindex_service(&mut self, store: &Store, key: &Key, selector: Option<BTreeMap<String, String>>) {
-        for name in self.members.remove(key).unwrap_or_default() {
-            if let Some(of) = self.member_of.get_mut(&(key.0.clone(), name)) {
-                of.retain(|s| *s != key.1);
-            }
-        }
+        self.members.empty(key);
         let Some(selector) = selector else {
             self.selectors.remove(key);
             return;
         };
         for pod in store.pods.list(Some(&key.0)).0 {
             if selects(&selector, &pod) {
-                self.members.entry(key.clone()).or_default().insert(name_of(pod.as_ref()).to_owned());
-                self.member_of.entry(key_of(&pod)).or_default().push(key.1.clone());
+                self.members.add(key, name_of(pod.as_ref()));
             }
         }
         self.selectors.insert(key.clone(), selector);
@@ -180,34 +161,21 @@ impl ServiceQueue {
     /// Indexes the pod `key` (gone when `pod` is None); returns the Services that
     /// selected it before and select it now.
     fn index(&mut self, key: &Key, pod: Option<&Pod>) -> Vec<String> {
-        let (ns, name) = key;
-        let mut touched = self.member_of.remove(key).unwrap_or_default();
-        for svc in &touched {
-            let svc_key = (ns.clone(), svc.clone());
-            if let Some(m) = self.members.get_mut(&svc_key) {
-                m.remove(name);
-                if m.is_empty() {
-                    self.members.remove(&svc_key);
-                }
-            }
-        }
-        let Some(pod) = pod else { return touched };
-        let selecting: Vec<String> = self
-            .selectors
-            .range((ns.clone(), String::new())..)
-            .take_while(|((n, _), _)| n == ns)
-            .filter(|(_, sel)| selects(sel, pod))
-            .map(|((_, svc), _)| svc.clone())
-            .collect();
-        for svc in &selecting {
-            self.members.entry((ns.clone(), svc.clone())).or_default().insert(name.clone());
-            if !touched.contains(svc) {
-                touched.push(svc.clone());
-            }
-        }
-        if !selecting.is_empty() {
-            self.member_of.insert(key.clone(), selecting);
-        }
-        touched
+        let ns = &key.0;
+        let selecting: Vec<String> = pod.map_or_else(Vec::new, |pod| {
+            self.selectors
+                .range((ns.clone(), String::new())..)
+                .take_while(|((n, _), _)| n == ns)
+                .filter(|(_, sel)| selects(sel, pod))
+                .map(|((_, svc), _)| svc.clone())
+                .collect()
+        });
+        self.members.place(key, selecting)
+    }
+}
+
+impl Resync for ServiceQueue {
+    fn resync(&mut self) {
+        self.synced = false;
     }
 }

@@ -4,12 +4,13 @@
 //! sync failed. Its pods are indexed by set, so a sync reads the pods of the sets it
 //! syncs, not every pod of the namespace.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::collections::{BTreeSet, HashSet};
+use std::sync::{Arc, Mutex};
 
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::Pod;
 
+use super::queue::{DueTimes, Membership, Resync};
 use super::statefulset::{claim_template_names, controller_of, parent_and_ordinal};
 use crate::kinds::name_of;
 use crate::store::{Dirty, Key, Store};
@@ -23,15 +24,12 @@ pub struct SetQueue {
     revisions: Arc<Dirty>,
     /// False until a pass has looked at every set (at start, and after a pass panicked).
     synced: bool,
-    due: BTreeSet<(Timestamp, Key)>,
-    due_of: HashMap<Key, Timestamp>,
+    due: DueTimes,
     /// Sets whose last sync failed: synced again next pass, as the full rescan did.
     retry: HashSet<Key>,
-    /// Pod names by the `(namespace, StatefulSet name)` they belong to: the set their
-    /// name implies (`<set>-<ordinal>`) and the set their controller reference names.
-    members: HashMap<Key, BTreeSet<String>>,
-    /// The sets each pod was last indexed under.
-    member_of: HashMap<Key, Vec<String>>,
+    /// The sets each pod belongs to: the set its name implies (`<set>-<ordinal>`) and
+    /// the set its controller reference names.
+    members: Membership,
 }
 
 impl SetQueue {
@@ -43,22 +41,9 @@ impl SetQueue {
             claims: store.pvcs.track(),
             revisions: store.controller_revisions.track(),
             synced: false,
-            due: BTreeSet::new(),
-            due_of: HashMap::new(),
+            due: DueTimes::default(),
             retry: HashSet::new(),
-            members: HashMap::new(),
-            member_of: HashMap::new(),
-        })
-    }
-
-    /// Locks the queue. A pass that panicked may have taken work it never finished,
-    /// so the next pass after one syncs every set.
-    pub fn lock(queue: &Mutex<Self>) -> MutexGuard<'_, Self> {
-        queue.lock().unwrap_or_else(|poisoned| {
-            queue.clear_poison();
-            let mut q = poisoned.into_inner();
-            q.synced = false;
-            q
+            members: Membership::default(),
         })
     }
 
@@ -72,10 +57,8 @@ impl SetQueue {
         if !self.synced {
             self.synced = true;
             self.due.clear();
-            self.due_of.clear();
             self.retry.clear();
             self.members.clear();
-            self.member_of.clear();
             for pod in store.pods.list(None).0 {
                 let key = (pod.metadata.namespace.clone().unwrap_or_default(), name_of(pod.as_ref()).to_owned());
                 self.index(&key, Some(&pod));
@@ -89,15 +72,7 @@ impl SetQueue {
                 .collect();
         }
         work.extend(self.retry.drain());
-        while let Some((at, _)) = self.due.first() {
-            if *at > now {
-                break;
-            }
-            if let Some((_, key)) = self.due.pop_first() {
-                self.due_of.remove(&key);
-                work.insert(key);
-            }
-        }
+        self.due.take_due(now, &mut work);
         for key in pods {
             let pod = store.pods.get(&key.0, &key.1);
             for set in self.index(&key, pod.as_deref()) {
@@ -126,51 +101,26 @@ impl SetQueue {
     /// Indexes the pod `key` (gone when `pod` is None); returns the sets it belonged to
     /// before and belongs to now.
     fn index(&mut self, key: &Key, pod: Option<&Pod>) -> Vec<String> {
-        let (ns, name) = key;
-        let mut touched = self.member_of.remove(key).unwrap_or_default();
-        for set in &touched {
-            let set_key = (ns.clone(), set.clone());
-            if let Some(m) = self.members.get_mut(&set_key) {
-                m.remove(name);
-                if m.is_empty() {
-                    self.members.remove(&set_key);
-                }
+        let mut sets: Vec<String> = Vec::new();
+        if let Some(pod) = pod {
+            if let Some((parent, _)) = parent_and_ordinal(&key.1) {
+                sets.push(parent.to_owned());
+            }
+            if let Some(owner) = controller_of(&pod.metadata).filter(|r| !sets.contains(&r.name)) {
+                sets.push(owner.name.clone());
             }
         }
-        let Some(pod) = pod else { return touched };
-        let mut now_in: Vec<String> = Vec::new();
-        if let Some((parent, _)) = parent_and_ordinal(name) {
-            now_in.push(parent.to_owned());
-        }
-        if let Some(owner) = controller_of(&pod.metadata).filter(|r| !now_in.contains(&r.name)) {
-            now_in.push(owner.name.clone());
-        }
-        for set in &now_in {
-            self.members.entry((ns.clone(), set.clone())).or_default().insert(name.clone());
-            if !touched.contains(set) {
-                touched.push(set.clone());
-            }
-        }
-        if !now_in.is_empty() {
-            self.member_of.insert(key.clone(), now_in);
-        }
-        touched
+        self.members.place(key, sets)
     }
 
     /// The names of the pods that belong to the set `key`, by name or by controller.
     pub fn members(&self, key: &Key) -> impl Iterator<Item = &String> {
-        self.members.get(key).into_iter().flatten()
+        self.members.members(key)
     }
 
     /// Syncs the set again at `at` (replacing an earlier due time).
     pub fn due_at(&mut self, key: &Key, at: Option<Timestamp>) {
-        if let Some(old) = self.due_of.remove(key) {
-            self.due.remove(&(old, key.clone()));
-        }
-        if let Some(at) = at {
-            self.due_of.insert(key.clone(), at);
-            self.due.insert((at, key.clone()));
-        }
+        self.due.set(key, at);
     }
 
     /// Syncs the set again next pass: its sync failed.
@@ -180,6 +130,12 @@ impl SetQueue {
 
     /// When the next set falls due.
     pub fn next_due(&self) -> Option<Timestamp> {
-        self.due.first().map(|(at, _)| *at)
+        self.due.next()
+    }
+}
+
+impl Resync for SetQueue {
+    fn resync(&mut self) {
+        self.synced = false;
     }
 }

@@ -32,7 +32,6 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta, 
 use k8s_openapi::apimachinery::pkg::runtime::RawExtension;
 use serde_json::{Value, json};
 
-use super::set_queue::SetQueue;
 use super::{Ctx, Due};
 use crate::Cluster;
 use crate::events::{self, Severity, Source};
@@ -53,10 +52,10 @@ pub const HASH_LABEL: &str = "controller.kubernetes.io/hash";
 const SAFE_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
 
 /// One pass over the StatefulSets whose objects changed, or that fell due or failed
-/// last time (see [`SetQueue`]); every set on the first pass.
+/// last time (see [`SetQueue`](super::set_queue::SetQueue)); every set on the first pass.
 pub fn reconcile(ctx: &Ctx) -> Option<Timestamp> {
     let store = &ctx.cluster.store;
-    let mut queue = SetQueue::lock(&ctx.cluster.set_queue);
+    let mut queue = crate::controllers::queue::lock(&ctx.cluster.set_queue);
     let work: Vec<Key> = queue.take(store, ctx.now).into_iter().collect();
     // In (namespace, name) order, so each namespace is one run.
     for group in work.chunk_by(|a, b| a.0 == b.0) {
@@ -1334,7 +1333,7 @@ mod tests {
             Ok(true)
         });
         touched.expect("pod annotated");
-        let work = super::SetQueue::lock(&c.set_queue).take(&c.store, c.clock.now());
+        let work = crate::controllers::queue::lock(&c.set_queue).take(&c.store, c.clock.now());
         assert_eq!(work.into_iter().collect::<Vec<_>>(), [("default".to_owned(), "web".to_owned())]);
 
         make_ready(&c, "web-1");
