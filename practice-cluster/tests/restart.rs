@@ -398,7 +398,9 @@ fn the_python_client_carries_a_lesson_through_kill_9_and_loses_nothing_acknowled
         assert!(present.lines().any(|l| l == format!("service/{s}")), "acknowledged Service {s} was lost");
     }
     // Every acknowledged visit is counted; at most one visit per crash was counted and
-    // then tried again because its answer was lost.
+    // then tried again because its answer was lost. The files are read once the pods
+    // run again after the last restart (exec needs a running container).
+    server.wait_ready(3);
     let (mut acked, mut counted) = (0, 0);
     for pod in ["web-0", "web-1", "web-2"] {
         let visits = report["visits"][pod].as_u64().expect("visits");
