@@ -475,6 +475,8 @@ pub enum Change {
     StatefulSets(Vec<String>),
     /// The StatefulSet panel, or `None` when it is gone.
     StatefulSet(Option<StatefulSetView>),
+    /// The fields of the StatefulSet panel that changed.
+    StatefulSetPatch(StatefulSetPatch),
     /// A pod row added (or replaced: a new pod under the same name).
     Pod(PodView),
     /// The fields of a pod row that changed.
@@ -497,6 +499,13 @@ pub enum Change {
         remove: usize,
         /// What replaces them.
         insert: Vec<DnsRecord>,
+    },
+    /// The records at these places (in the list as it is) are now published, or withheld.
+    DnsPublished {
+        /// The records' indexes.
+        at: Vec<usize>,
+        /// Whether DNS answers them now.
+        published: bool,
     },
     /// New weights for every SRV answer of `name`: `published` for the ready ones and
     /// `withheld` for the others (as if they were ready too).
@@ -524,56 +533,178 @@ fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Resul
     T::deserialize(d).map(Some)
 }
 
-/// Declares [`PodPatch`] with one optional field per patchable [`PodView`] field.
-macro_rules! pod_patch {
-    ($($field:ident: $ty:ty),* $(,)?) => {
-        /// The fields of one pod row that changed, the others absent: a pod turning not
-        /// Ready costs its `ready`, container and event fields, not the whole row. A new
-        /// pod under the same name (a new UID) is sent whole, as [`Change::Pod`].
+/// How a field travels in a patch: whole ([`Patchable::Patch`] is the field's own type),
+/// or as a patch of its own (a list of containers, each a [`ContainerPatch`]).
+pub trait Patchable: Sized {
+    /// What the field's change travels as.
+    type Patch;
+    /// The change from `old` to `new`, if they differ.
+    fn diff(old: &Self, new: &Self) -> Option<Self::Patch>;
+    /// Applies a change made by [`Patchable::diff`].
+    fn patch(&mut self, patch: Self::Patch);
+}
+
+/// Fields that travel whole when they change.
+macro_rules! whole {
+    ($($ty:ty),* $(,)?) => {$(
+        impl Patchable for $ty {
+            type Patch = $ty;
+            fn diff(old: &Self, new: &Self) -> Option<Self> {
+                (old != new).then(|| new.clone())
+            }
+            fn patch(&mut self, patch: Self) {
+                *self = patch;
+            }
+        }
+    )*};
+}
+
+whole!(String, bool, i32, i64, Option<i64>, Option<String>, Option<Crash>, ProbeState, Visits, Vec<EventView>, Vec<String>);
+
+/// A list whose elements are patched one by one while they stay the same elements
+/// (the same containers, the same probes, in the same order), and sent whole otherwise.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ListPatch<T, P> {
+    /// Other elements: the new list.
+    Whole(Vec<T>),
+    /// The same elements: one patch each, in order (`{}` for an unchanged one).
+    Each(Vec<P>),
+}
+
+/// [`Patchable`] for a list of rows with a patch type: per element when every element
+/// is still `same` as the old one at its place.
+macro_rules! list_patchable {
+    ($view:ty, $patch:ty, $same:expr) => {
+        impl Patchable for Vec<$view> {
+            type Patch = ListPatch<$view, $patch>;
+            fn diff(old: &Self, new: &Self) -> Option<Self::Patch> {
+                let same: fn(&$view, &$view) -> bool = $same;
+                if old == new {
+                    None
+                } else if old.len() == new.len() && old.iter().zip(new).all(|(o, n)| same(o, n)) {
+                    Some(ListPatch::Each(old.iter().zip(new).map(|(o, n)| <$patch>::between(o, n)).collect()))
+                } else {
+                    Some(ListPatch::Whole(new.clone()))
+                }
+            }
+            fn patch(&mut self, patch: Self::Patch) {
+                match patch {
+                    ListPatch::Whole(list) => *self = list,
+                    ListPatch::Each(patches) => {
+                        for (row, p) in self.iter_mut().zip(patches) {
+                            p.apply(row);
+                        }
+                    }
+                }
+            }
+        }
+    };
+}
+
+/// Declares a patch of a view: one optional field per patchable field, absent when
+/// unchanged; `key` names the field that identifies the row (kept whole).
+macro_rules! patch {
+    ($(#[$doc:meta])* $patch:ident for $view:ident $(key $key:ident)? { $($field:ident: $ty:ty),* $(,)? }) => {
+        $(#[$doc])*
         #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
         #[serde(rename_all = "camelCase")]
-        pub struct PodPatch {
-            /// The row's key.
-            pub name: String,
+        pub struct $patch {
             $(
-                #[doc = concat!("The new `", stringify!($field), "`, if it changed.")]
+                /// The row's key.
+                pub $key: String,
+            )?
+            $(
+                #[doc = concat!("The change to `", stringify!($field), "`, if it changed.")]
                 #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
-                pub $field: Option<$ty>,
+                pub $field: Option<<$ty as Patchable>::Patch>,
             )*
         }
 
-        impl PodPatch {
-            /// What changed from `old` to `new` (two rows of the same pod).
-            pub fn between(old: &PodView, new: &PodView) -> PodPatch {
-                PodPatch { name: new.name.clone(), $($field: (old.$field != new.$field).then(|| new.$field.clone()),)* }
+        impl $patch {
+            /// What changed from `old` to `new` (two states of the same row).
+            pub fn between(old: &$view, new: &$view) -> $patch {
+                $patch { $($key: new.$key.clone(),)? $($field: Patchable::diff(&old.$field, &new.$field),)* }
             }
 
-            /// Sets the fields that changed.
-            pub fn apply(self, pod: &mut PodView) {
-                $(if let Some(value) = self.$field {
-                    pod.$field = value;
+            /// Applies the changes.
+            pub fn apply(self, row: &mut $view) {
+                $(if let Some(change) = self.$field {
+                    row.$field.patch(change);
                 })*
             }
         }
     };
 }
 
-pod_patch!(
-    status: String,
-    ready: String,
-    is_ready: bool,
-    restarts: i32,
-    last_restart_at: i64,
-    ready_at: i64,
-    grace_period_seconds: Option<i64>,
-    ip: String,
-    node: String,
-    revision: String,
-    containers: Vec<ContainerView>,
-    events: Vec<EventView>,
-    visits: Visits,
-    faults: Vec<String>,
+patch!(
+    /// The fields of one pod row that changed, the others absent: a pod turning not
+    /// Ready costs its `ready` fields, its readiness probe's state and its events, not
+    /// the whole row. A new pod under the same name (a new UID) is sent whole, as
+    /// [`Change::Pod`].
+    PodPatch for PodView key name {
+        status: String,
+        ready: String,
+        is_ready: bool,
+        restarts: i32,
+        last_restart_at: i64,
+        ready_at: i64,
+        grace_period_seconds: Option<i64>,
+        ip: String,
+        node: String,
+        revision: String,
+        containers: Vec<ContainerView>,
+        events: Vec<EventView>,
+        visits: Visits,
+        faults: Vec<String>,
+    }
 );
+
+patch!(
+    /// What changed in one container (the same container: same name and image).
+    ContainerPatch for ContainerView {
+        ready: bool,
+        started: bool,
+        restart_count: i32,
+        state: String,
+        last_termination: Option<String>,
+        last_termination_at: i64,
+        probes: Vec<ProbeView>,
+        crash: Option<Crash>,
+    }
+);
+
+patch!(
+    /// What changed in one probe (the same kind and check): usually only its state.
+    ProbePatch for ProbeView {
+        initial_delay_seconds: i32,
+        period_seconds: i32,
+        timeout_seconds: i32,
+        success_threshold: i32,
+        failure_threshold: i32,
+        state: ProbeState,
+    }
+);
+
+patch!(
+    /// What changed in the StatefulSet panel (the same StatefulSet: same name and UID),
+    /// e.g. `readyReplicas` when a pod turns Ready.
+    StatefulSetPatch for StatefulSetView {
+        replicas: i32,
+        ready_replicas: i32,
+        current_replicas: i32,
+        pod_management_policy: String,
+        service_name: String,
+        update_strategy: String,
+        current_revision: String,
+        update_revision: String,
+        claim_templates: Vec<String>,
+        created_at: i64,
+    }
+);
+
+list_patchable!(ContainerView, ContainerPatch, |o, n| o.name == n.name && o.image == n.image);
+list_patchable!(ProbeView, ProbePatch, |o, n| o.kind == n.kind && o.action == n.action);
 
 impl Snapshot {
     /// The changes that turn `self` into `next`, row by row.
@@ -585,8 +716,10 @@ impl Snapshot {
         if self.statefulsets != next.statefulsets {
             out.push(Change::StatefulSets(next.statefulsets.clone()));
         }
-        if self.statefulset != next.statefulset {
-            out.push(Change::StatefulSet(next.statefulset.clone()));
+        match (&self.statefulset, &next.statefulset) {
+            (old, new) if old == new => {}
+            (Some(old), Some(new)) if old.name == new.name && old.uid == new.uid => out.push(Change::StatefulSetPatch(StatefulSetPatch::between(old, new))),
+            (_, new) => out.push(Change::StatefulSet(new.clone())),
         }
         keyed_diff(
             &self.pods,
@@ -647,6 +780,11 @@ impl Snapshot {
             Change::Connection(connection) => self.connection = connection,
             Change::StatefulSets(names) => self.statefulsets = names,
             Change::StatefulSet(statefulset) => self.statefulset = statefulset,
+            Change::StatefulSetPatch(patch) => {
+                if let Some(statefulset) = &mut self.statefulset {
+                    patch.apply(statefulset);
+                }
+            }
             Change::Pod(pod) => upsert(&mut self.pods, pod, |p| (p.ordinal, p.name.clone())),
             Change::PodPatch(patch) => {
                 if let Some(pod) = self.pods.iter_mut().find(|p| p.name == patch.name) {
@@ -662,6 +800,13 @@ impl Snapshot {
                 let from = from.min(records.len());
                 let to = from.saturating_add(remove).min(records.len());
                 records.splice(from..to, insert);
+            }
+            Change::DnsPublished { at, published } => {
+                for i in at {
+                    if let Some(r) = self.dns.records.get_mut(i) {
+                        r.published = published;
+                    }
+                }
             }
             Change::SrvWeights { name, published, withheld } => {
                 for r in self.dns.records.iter_mut().filter(|r| r.weight.is_some() && r.name == name) {
@@ -691,10 +836,24 @@ fn dns_diff(old: &DnsView, new: &DnsView) -> Vec<Change> {
     if !same_service {
         return whole();
     }
-    let mut changes: Vec<Change> = record_splices(&old.records, &new.records)
-        .into_iter()
-        .map(|(from, remove, insert)| Change::DnsRecords { from, remove, insert: new.records[insert].to_vec() })
-        .collect();
+    // The same records, some published or withheld now (a pod turned ready or not):
+    // their places, not the records.
+    let same_records = old.records.len() == new.records.len() && old.records.iter().zip(&new.records).all(|(o, n)| o.key() == n.key() && o.pod == n.pod);
+    let mut changes: Vec<Change> = if same_records {
+        [true, false]
+            .into_iter()
+            .filter_map(|published| {
+                let at: Vec<usize> =
+                    (0..new.records.len()).filter(|&i| new.records[i].published == published && old.records[i].published != published).collect();
+                (!at.is_empty()).then_some(Change::DnsPublished { at, published })
+            })
+            .collect()
+    } else {
+        record_splices(&old.records, &new.records)
+            .into_iter()
+            .map(|(from, remove, insert)| Change::DnsRecords { from, remove, insert: new.records[insert].to_vec() })
+            .collect()
+    };
     let mut rebuilt = Snapshot { dns: old.clone(), ..Default::default() };
     for change in &changes {
         rebuilt.apply_change(change.clone());
@@ -942,17 +1101,18 @@ mod tests {
     }
 
     #[test]
-    fn one_pods_readiness_costs_its_records_and_one_weight_change_at_any_size() {
+    fn one_pods_readiness_costs_its_records_places_and_one_weight_change_at_any_size() {
         let srv = "_http._tcp.web.default.svc.cluster.local";
         for size in [10, 1000] {
             let all: Vec<usize> = (0..size).collect();
             let before = Snapshot { dns: headless_dns(&all, |_| true), ..Default::default() };
             let after = Snapshot { dns: headless_dns(&all, |n| n != size / 2), ..Default::default() };
             let changes = before.diff(&after);
-            let splices = changes.iter().filter(|c| matches!(c, Change::DnsRecords { remove: 1, insert, .. } if insert.len() == 1)).count();
-            assert_eq!(splices, 3, "its service A, its own A and its SRV answer: {changes:?}");
+            let half = size / 2;
+            let withheld = Change::DnsPublished { at: vec![half, size + half, 2 * size + half], published: false };
+            assert!(changes.contains(&withheld), "its service A, its own A and its SRV answer, by place: {changes:?}");
             let bytes = serde_json::to_vec(&changes).expect("json").len();
-            assert!(bytes < 1_000, "{bytes} bytes for one pod of {size}");
+            assert!(bytes < 200, "{bytes} bytes for one pod of {size}");
             let mut replayed = before.clone();
             for change in changes.clone() {
                 replayed.apply_change(change);
@@ -1072,12 +1232,29 @@ mod tests {
         assert_eq!((patch.name.as_str(), patch.status.as_ref(), patch.ip.as_ref(), patch.visits.as_ref()), ("web-500", None, None, None));
         let json = serde_json::to_string(&Delta::Changes { revision: 1, changes: changes.clone() }).expect("json");
         let whole = serde_json::to_string(&Change::Pod(next.pods[500].clone())).expect("json");
-        assert!(json.len() < 1024 && json.len() < whole.len(), "{} bytes, the whole row {}: {json}", json.len(), whole.len());
+        assert!(json.len() < 500 && json.len() < whole.len() / 2, "{} bytes, the whole row {}: {json}", json.len(), whole.len());
+        // The container and its probes are patched in place: their names and checks stay home.
+        assert!(!json.contains("healthz") && !json.contains("stslab/visits"), "{json}");
         // Read back as the browser reads it, the patch rebuilds the row exactly.
         let mut replayed = old.clone();
         assert!(replayed.apply(serde_json::from_str(&json).expect("delta")));
         next.revision = 1;
         assert_eq!(replayed, next);
+    }
+
+    #[test]
+    fn a_pod_turning_ready_changes_the_statefulset_panel_by_one_field() {
+        let panel = StatefulSetView { name: "web".into(), uid: "u1".into(), replicas: 3, ready_replicas: 2, ..Default::default() };
+        let old = Snapshot { statefulset: Some(panel.clone()), ..Default::default() };
+        let next = Snapshot { statefulset: Some(StatefulSetView { ready_replicas: 3, ..panel.clone() }), ..Default::default() };
+        let changes = old.diff(&next);
+        assert_eq!(serde_json::to_string(&changes).expect("json"), r#"[{"statefulSetPatch":{"readyReplicas":3}}]"#);
+        let mut replayed = old.clone();
+        replayed.apply(Delta::Changes { revision: 1, changes });
+        assert_eq!(replayed.statefulset, next.statefulset);
+        // A re-created StatefulSet (the policy switch) is sent whole.
+        let recreated = Snapshot { statefulset: Some(StatefulSetView { uid: "u2".into(), ..panel }), ..Default::default() };
+        assert!(matches!(old.diff(&recreated).as_slice(), [Change::StatefulSet(Some(_))]));
     }
 
     #[test]

@@ -81,7 +81,9 @@ fn all_running(s: &Snapshot, n: usize) -> bool {
 #[tokio::test(flavor = "multi_thread")]
 async fn snapshot_shows_the_lab_pods_claims_and_dns() {
     let lab = lab(false).await;
-    let s = until(&lab, "3 running pods", |s| all_running(s, 3)).await;
+    // The StatefulSet's status follows its pods a controller pass later, as in a real cluster.
+    let ready = |s: &Snapshot| s.statefulset.as_ref().is_some_and(|x| x.ready_replicas == 3);
+    let s = until(&lab, "3 running pods, counted ready", |s| all_running(s, 3) && ready(s)).await;
     let sts = s.statefulset.expect("statefulset");
     assert_eq!((sts.name.as_str(), sts.pod_management_policy.as_str(), sts.ready_replicas), ("web", "OrderedReady", 3));
     let claims: Vec<(&str, Option<&str>, &str)> = s.claims.iter().map(|c| (c.name.as_str(), c.pod.as_deref(), c.status.as_str())).collect();
