@@ -121,6 +121,9 @@ pub async fn exec_spdy(State(cluster): State<Arc<Cluster>>, Path((ns, name)): Pa
     }
 }
 
+/// How long a command takes to start (see [`session`]).
+const PROCESS_START: std::time::Duration = std::time::Duration::from_millis(100);
+
 /// A message on `channel`.
 fn frame(channel: u8, data: &[u8]) -> Message {
     let mut v = Vec::with_capacity(data.len() + 1);
@@ -201,6 +204,11 @@ async fn run(
 }
 
 async fn session(mut socket: WebSocket, cluster: Arc<Cluster>, ns: String, name: String, q: ExecQuery) {
+    // A process on a node takes a moment to start. kubectl (client-go) starts reading
+    // the socket before it has registered its streams, and discards a frame that
+    // arrives in between ("Unknown stream id 1, discarding message", then "closed all
+    // streams"): a command that answers at once must not answer before then.
+    tokio::time::sleep(PROCESS_START).await;
     if q.interactive_shell() {
         return repl(socket, cluster, ns, name, q).await;
     }
