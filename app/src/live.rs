@@ -43,9 +43,13 @@ fn rows<T: Clone + Send + Sync + 'static>(items: &[T], key: impl Fn(&T) -> Strin
     items.iter().map(|i| (key(i), RwSignal::new(i.clone()))).collect()
 }
 
+/// The row signal under `key`, if the page has that row.
+fn row<T: Send + Sync + 'static>(rows: Rows<T>, key: &str) -> Option<RwSignal<T>> {
+    rows.with_untracked(|r| r.iter().find(|(k, _)| k == key).map(|(_, s)| *s))
+}
+
 fn upsert<T: Clone + Send + Sync + 'static>(rows: Rows<T>, owner: StoredValue<Owner>, key: String, value: T, order: impl Fn(&T) -> i32) {
-    let existing = rows.with_untracked(|r| r.iter().find(|(k, _)| *k == key).map(|(_, s)| *s));
-    match existing {
+    match row(rows, &key) {
         Some(signal) => signal.set(value),
         None => {
             let signal = owner.with_value(|o| o.with(|| RwSignal::new(value.clone())));
@@ -136,8 +140,8 @@ impl LiveView {
                         Change::PodPatch(patch) => {
                             // Rows the server patches are rows this page has (it follows
                             // every revision); a missing one is ignored.
-                            if let Some(row) = self.pods.with_untracked(|r| r.iter().find(|(k, _)| *k == patch.name).map(|(_, s)| *s)) {
-                                row.update(|p| patch.apply(p));
+                            if let Some(pod) = row(self.pods, &patch.name) {
+                                pod.update(|p| patch.apply(p));
                             }
                         }
                         Change::PodRemoved(name) => self.pods.update(|r| r.retain(|(k, _)| *k != name)),

@@ -26,8 +26,13 @@ use crate::model::Page;
 #[component]
 pub fn Dashboard() -> impl IntoView {
     let chosen = chosen_in_address();
-    let page = Resource::new(move || chosen.clone(), get_page);
-    let chosen = chosen_in_address();
+    let page = Resource::new(
+        {
+            let chosen = chosen.clone();
+            move || chosen.clone()
+        },
+        get_page,
+    );
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading the cluster's state…"</p> }>
             {move || page.get().map(|result| match result {
