@@ -209,6 +209,14 @@ async fn hostile_inputs_get_a_4xx_and_change_nothing() {
         let uri = format!("/api/snapshot?{}", form(&[("statefulset", n)]));
         let res = app.clone().oneshot(Request::get(uri).header(header::HOST, "127.0.0.1:3000").body(Body::empty()).expect("request")).await.expect("response");
         assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{n:?}");
+        // The page's own read (the server function the page hydrates from).
+        let req = Request::post("/api/fn/page")
+            .header(header::HOST, "127.0.0.1:3000")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(form(&[("statefulset", n)])))
+            .expect("request");
+        let res = app.clone().oneshot(req).await.expect("response");
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "page {n:?}");
     }
 
     tokio::time::sleep(Duration::from_millis(300)).await;
