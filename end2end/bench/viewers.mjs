@@ -6,13 +6,15 @@
 // addresses, as laptops would), and prints:
 //   - dashboard CPU (% of one core) over 10 s idle and over 10 s with one pod change per second,
 //   - dashboard RSS,
-//   - bytes each stream receives for one single-pod change (keep-alives excluded),
+//   - bytes each stream receives for one single-pod change (keep-alives excluded): on the
+//     wire, gzipped as a browser asks for it, and the JSON they carry,
 //   - event→screen latency: from a pod's change reaching a concurrent `kubectl get pods -w`
 //     to the change appearing in the page's DOM in Chromium (p50/p95), with 200 streams open.
 // Figures only: nothing here passes or fails.
 import { spawn, execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as http from "node:http";
+import * as zlib from "node:zlib";
 import { chromium } from "@playwright/test";
 
 const env = process.env;
@@ -48,26 +50,51 @@ const pct = (xs, p) => {
   return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] : NaN;
 };
 
-/** One live stream, as a laptop's EventSource would hold it; counts bytes that are not keep-alives. */
+/**
+ * One live stream, as a laptop's EventSource holds it: asks for gzip as Chromium does,
+ * counts the bytes on the wire (and the JSON they carry) of messages that are not
+ * keep-alives.
+ */
 function openStream(i) {
   return new Promise((resolve, reject) => {
     const url = new URL("/api/stream", DASHBOARD);
     const req = http.get(
-      { host: url.hostname, port: url.port, path: url.pathname, localAddress: `127.0.0.${2 + (i % 200)}`, headers: { Accept: "text/event-stream" }, agent: false },
+      {
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname,
+        localAddress: `127.0.0.${2 + (i % 200)}`,
+        headers: { Accept: "text/event-stream", "Accept-Encoding": "gzip, deflate, br, zstd" },
+        agent: false,
+      },
       (res) => {
         if (res.statusCode !== 200) return reject(new Error(`stream ${i}: HTTP ${res.statusCode}`));
-        const s = { req, bytes: 0, messages: 0, first: false };
-        res.on("data", (chunk) => {
-          const text = chunk.toString();
+        const s = { req, bytes: 0, plainBytes: 0, messages: 0, first: false };
+        const gzipped = res.headers["content-encoding"] === "gzip";
+        const decoded = gzipped ? res.pipe(zlib.createGunzip({ finishFlush: zlib.constants.Z_SYNC_FLUSH })) : res;
+        // Wire bytes wait here until the messages they carry are decoded.
+        let wire = 0;
+        let text = "";
+        res.on("data", (chunk) => (wire += chunk.length));
+        decoded.on("data", (chunk) => {
+          text += chunk.toString();
+          const parts = text.split("\n\n");
+          text = parts.pop();
+          if (!parts.length) return;
           // Keep-alive comments (": ...") are the cost of an idle stream, not of a change.
-          const payload = text.split("\n\n").filter((m) => m && !m.startsWith(":")).join("\n\n");
-          s.bytes += Buffer.byteLength(payload);
-          if (payload) s.messages++;
-          if (!s.first && payload) {
+          const real = parts.filter((m) => m && !m.startsWith(":"));
+          if (real.length) {
+            s.bytes += wire;
+            s.plainBytes += real.reduce((n, m) => n + Buffer.byteLength(m) + 2, 0);
+            s.messages += real.length;
+          }
+          wire = 0;
+          if (!s.first && real.length) {
             s.first = true;
             resolve(s);
           }
         });
+        decoded.on("error", () => {});
         res.on("error", () => {});
       },
     );
@@ -160,7 +187,7 @@ async function main() {
     await sleep(3000);
     const ssr = await fetch(DASHBOARD + "/").then((r) => r.text());
     console.log(`\n== ${pods} pods (ready in ${took.toFixed(1)} s); SSR page ${(Buffer.byteLength(ssr) / 1024).toFixed(0)} KB uncompressed`);
-    console.log("streams | idle CPU % | idle B/s per stream | busy CPU % (1 change/s) | RSS MB | bytes/stream per change");
+    console.log("streams | idle CPU % | idle B/s per stream | busy CPU % (1 change/s) | RSS MB | bytes/stream per change (gzip on the wire; JSON)");
     const streams = [];
     for (const target of STREAM_COUNTS) {
       while (streams.length < target) streams.push(await openStream(streams.length));
@@ -177,15 +204,17 @@ async function main() {
       });
       // Bytes for one visible single-pod change: web-0's readiness, then back.
       const before = streams.map((s) => s.bytes);
+      const plainBefore = streams.map((s) => s.plainBytes);
       annotate("web-0", "stslab.dev/fail-readiness", "true");
       for (let t = 0; t < 60 && !kubectl("get", "pod", "web-0", "--no-headers").includes("0/1"); t++) await sleep(250);
       await sleep(1500);
       const perStream = streams.map((s, i) => s.bytes - before[i]);
+      const plainPerStream = streams.map((s, i) => s.plainBytes - plainBefore[i]);
       annotate("web-0", "stslab.dev/fail-readiness", null);
       for (let t = 0; t < 60 && !kubectl("get", "pod", "web-0", "--no-headers").includes("1/1"); t++) await sleep(250);
       await sleep(1500);
       console.log(
-        `${String(target).padStart(7)} | ${idle.toFixed(1).padStart(10)} | ${idleRate.toFixed(0).padStart(19)} | ${busy.toFixed(1).padStart(23)} | ${rssMB().padStart(6)} | ${pct(perStream, 50)}`,
+        `${String(target).padStart(7)} | ${idle.toFixed(1).padStart(10)} | ${idleRate.toFixed(0).padStart(19)} | ${busy.toFixed(1).padStart(23)} | ${rssMB().padStart(6)} | ${pct(perStream, 50)}; ${pct(plainPerStream, 50)}`,
       );
     }
     // Event→screen latency with every stream still open.

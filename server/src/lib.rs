@@ -9,6 +9,7 @@ pub mod access;
 pub mod config;
 pub mod connect;
 pub mod dashboard;
+pub mod gzip;
 pub mod mapping;
 pub mod narrate;
 pub mod ordering;

@@ -5,8 +5,8 @@
 //! reflectors' change signal, computes the snapshot at most every [`COALESCE`], diffs
 //! it with the previous one, lets the narrator and the ordering tracker add what the
 //! change means (see `narrate` and `ordering`), and broadcasts the change as server-sent-event bytes,
-//! framed once and shared by every stream (cloning [`Bytes`] only counts a
-//! reference). A new stream starts from the feed's current snapshot, framed once per
+//! framed and compressed once (see `gzip`) and shared by every stream (cloning
+//! [`Bytes`] only counts a reference). A new stream starts from the feed's current snapshot, framed once per
 //! revision. Ages are not in the snapshot (the browser computes them), so an idle
 //! cluster publishes nothing.
 
@@ -21,6 +21,7 @@ use bytes::Bytes;
 use serde::Serialize;
 use tokio::sync::{broadcast, watch};
 
+use crate::gzip::Frame;
 use crate::narrate::Narrator;
 use crate::ordering::Tracker;
 
@@ -44,14 +45,15 @@ enum Wire<'a> {
     Changes { revision: u64, changes: &'a [Change] },
 }
 
-/// `event: delta` with `message` as JSON: one server-sent event, ready to write.
-fn frame(message: &Wire<'_>) -> Bytes {
+/// `event: delta` with `message` as JSON: one server-sent event, ready to write plain
+/// or gzipped.
+fn frame(message: &Wire<'_>) -> Frame {
     let json = serde_json::to_string(message).unwrap_or_else(|e| {
         tracing::error!(error = %e, "could not serialize a stream message");
         "{}".to_owned()
     });
     // serde_json escapes newlines inside strings, so the JSON is one `data:` line.
-    Bytes::from(format!("event: delta\ndata: {json}\n\n"))
+    Frame::new(Bytes::from(format!("event: delta\ndata: {json}\n\n")))
 }
 
 /// One broadcast change: its revision and its framed bytes.
@@ -60,13 +62,13 @@ pub struct Message {
     /// The snapshot revision after the change.
     pub revision: u64,
     /// The server-sent event.
-    pub frame: Bytes,
+    pub frame: Frame,
 }
 
 struct Current {
     snapshot: Snapshot,
     /// `snapshot` framed as a `snapshot` message, made when a stream first needs it.
-    framed: Option<Bytes>,
+    framed: Option<Frame>,
     /// Tells what happened between snapshots, once for every viewer.
     narrator: Narrator,
     /// Follows scale-ups and re-creations for the ordering chart.
@@ -260,8 +262,9 @@ mod tests {
         let (mut a, mut b) = (f.tx.subscribe(), f.tx.subscribe());
         assert_eq!(f.publish(snap(&[("web-0", "Running"), ("web-1", "Terminating")])), 1);
         let (ma, mb) = (a.try_recv().expect("a"), b.try_recv().expect("b"));
-        assert_eq!(ma.frame.as_ptr(), mb.frame.as_ptr(), "the streams share one buffer");
-        let text = std::str::from_utf8(&ma.frame).expect("utf-8");
+        assert_eq!(ma.frame.plain.as_ptr(), mb.frame.plain.as_ptr(), "the streams share one buffer");
+        assert_eq!(ma.frame.deflated.as_ptr(), mb.frame.deflated.as_ptr(), "and one compressed buffer");
+        let text = std::str::from_utf8(&ma.frame.plain).expect("utf-8");
         assert!(text.starts_with("event: delta\ndata: {\"changes\":{\"revision\":1,"), "{text}");
         assert!(text.contains("web-1") && !text.contains("web-0"), "only the changed row travels: {text}");
         assert!(text.ends_with("\n\n"));
@@ -280,10 +283,11 @@ mod tests {
     fn the_snapshot_frame_is_made_once_per_revision() {
         let f = feed(snap(&[("web-0", "Running")]));
         let (one, two) = (f.snapshot_frame(), f.snapshot_frame());
-        assert_eq!(one.frame.as_ptr(), two.frame.as_ptr());
+        assert_eq!(one.frame.plain.as_ptr(), two.frame.plain.as_ptr());
+        assert_eq!(one.frame.deflated.as_ptr(), two.frame.deflated.as_ptr());
         f.publish(snap(&[("web-0", "Terminating")]));
         let three = f.snapshot_frame();
         assert_eq!(three.revision, 1);
-        assert!(std::str::from_utf8(&three.frame).expect("utf-8").contains("Terminating"));
+        assert!(std::str::from_utf8(&three.frame.plain).expect("utf-8").contains("Terminating"));
     }
 }

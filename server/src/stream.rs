@@ -1,5 +1,6 @@
 //! `GET /api/stream`: the live page as server-sent events, from the [`Publisher`]'s
-//! shared bytes, with a bound on open streams per client address and overall, and an
+//! shared bytes (gzipped when the browser accepts it, from chunks compressed once for
+//! every stream), with a bound on open streams per client address and overall, and an
 //! end when the server shuts down.
 
 use std::collections::HashMap;
@@ -11,12 +12,13 @@ use std::time::Duration;
 use app::error::ActionError;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Query, State};
-use axum::http::{Extensions, StatusCode, header};
+use axum::http::{Extensions, HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::watch;
 
+use crate::gzip::{self, Frame, Member};
 use crate::publish::{Message, Subscription};
 use crate::validate;
 use crate::web::{AppState, Choice};
@@ -92,8 +94,8 @@ fn refuse(e: ActionError) -> Response {
 }
 
 /// `GET /api/stream[?statefulset=NAME]`: events named `delta`, each a JSON `Delta`:
-/// the current snapshot, then the changes.
-pub async fn stream(State(state): State<AppState>, extensions: Extensions, Query(choice): Query<Choice>) -> Response {
+/// the current snapshot, then the changes; gzipped if `Accept-Encoding` allows.
+pub async fn stream(State(state): State<AppState>, extensions: Extensions, headers: HeaderMap, Query(choice): Query<Choice>) -> Response {
     let chosen = choice.statefulset.filter(|s| !s.is_empty());
     if let Some(name) = &chosen
         && let Err(e) = validate::object_name("StatefulSet", name)
@@ -109,13 +111,27 @@ pub async fn stream(State(state): State<AppState>, extensions: Extensions, Query
         Ok(s) => s,
         Err(e) => return refuse(e),
     };
-    let body = Body::from_stream(events(subscription, state.shutdown.clone(), permit));
-    ([(header::CONTENT_TYPE, "text/event-stream"), (header::CACHE_CONTROL, "no-cache"), (header::HeaderName::from_static("x-accel-buffering"), "no")], body)
-        .into_response()
+    let gzipped = headers.get_all(header::ACCEPT_ENCODING).iter().any(|v| v.to_str().is_ok_and(gzip::accepted));
+    let body = Body::from_stream(events(subscription, state.shutdown.clone(), permit, gzipped.then(Member::default)));
+    let mut response = (
+        [(header::CONTENT_TYPE, "text/event-stream"), (header::CACHE_CONTROL, "no-cache"), (header::HeaderName::from_static("x-accel-buffering"), "no")],
+        body,
+    )
+        .into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::VARY, header::HeaderValue::from_static("accept-encoding"));
+    if gzipped {
+        headers.insert(header::CONTENT_ENCODING, header::HeaderValue::from_static("gzip"));
+    }
+    response
 }
 
 struct Open {
     sub: Subscription,
+    /// The gzip member this stream writes, or `None` for plain bytes.
+    gzip: Option<Member>,
+    /// Whether the last bytes (the gzip trailer) are sent.
+    ended: bool,
     /// The revision the browser has; older changes are skipped.
     seen: u64,
     first: Option<Message>,
@@ -124,25 +140,45 @@ struct Open {
     _permit: Permit,
 }
 
+impl Open {
+    /// `frame` as this stream sends it.
+    fn send(&mut self, frame: &Frame) -> Bytes {
+        match &mut self.gzip {
+            Some(member) => member.send(frame),
+            None => frame.plain.clone(),
+        }
+    }
+
+    /// The stream's last bytes, if it has any: the gzip trailer.
+    fn end(&mut self) -> Option<Bytes> {
+        self.ended = true;
+        self.gzip.take().map(Member::finish)
+    }
+}
+
 /// The stream's bytes: the first snapshot, then each change, keep-alives while idle,
 /// a fresh snapshot after falling behind; ends when the server shuts down.
-fn events(sub: Subscription, shutdown: watch::Receiver<bool>, permit: Permit) -> impl futures::Stream<Item = Result<Bytes, Infallible>> {
+fn events(sub: Subscription, shutdown: watch::Receiver<bool>, permit: Permit, gzip: Option<Member>) -> impl futures::Stream<Item = Result<Bytes, Infallible>> {
     let mut keep_alive = tokio::time::interval(KEEP_ALIVE);
     keep_alive.reset();
     let first = Some(sub.first.clone());
-    let open = Open { seen: sub.first.revision, sub, first, keep_alive, shutdown, _permit: permit };
+    let open = Open { seen: sub.first.revision, sub, gzip, ended: false, first, keep_alive, shutdown, _permit: permit };
     futures::stream::unfold(open, |mut o| async move {
+        if o.ended {
+            return None;
+        }
         if let Some(first) = o.first.take() {
-            return Some((Ok(first.frame), o));
+            let bytes = o.send(&first.frame);
+            return Some((Ok(bytes), o));
         }
         loop {
             let next = tokio::select! {
                 message = o.sub.changes.recv() => Some(message),
                 _ = o.keep_alive.tick() => None,
-                _ = o.shutdown.wait_for(|stop| *stop) => return None,
+                _ = o.shutdown.wait_for(|stop| *stop) => Some(Err(RecvError::Closed)),
             };
-            let bytes = match next {
-                None => Bytes::from_static(b":\n\n"),
+            let frame = match next {
+                None => Frame::keep_alive(),
                 Some(Ok(m)) if m.revision <= o.seen => continue,
                 Some(Ok(m)) => {
                     o.seen = m.revision;
@@ -153,8 +189,10 @@ fn events(sub: Subscription, shutdown: watch::Receiver<bool>, permit: Permit) ->
                     o.seen = fresh.revision;
                     fresh.frame
                 }
-                Some(Err(RecvError::Closed)) => return None,
+                // The server is stopping (or the feed is gone): end the stream.
+                Some(Err(RecvError::Closed)) => return o.end().map(|last| (Ok(last), o)),
             };
+            let bytes = o.send(&frame);
             return Some((Ok(bytes), o));
         }
     })

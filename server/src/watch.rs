@@ -23,6 +23,30 @@ use app::model::Connection;
 /// liveness kills from); the store keeps only these whole.
 pub const PROBE_REASONS: [&str; 4] = ["Unhealthy", "BackOff", "Killing", "Failed"];
 
+/// The events every pod's start produces (scheduled, volume provisioned, image pulled,
+/// container created and started, the controller's create), which the dashboard never
+/// shows: the events watch leaves them on the server. At 1,000 pods they are seven
+/// events per pod, and kept even by name they were most of the dashboard's memory.
+/// Anything else not in [`PROBE_REASONS`] is still slimmed to its name.
+pub const ROUTINE_REASONS: [&str; 11] = [
+    "Scheduled",
+    "FailedScheduling",
+    "ProvisioningSucceeded",
+    "WaitForFirstConsumer",
+    "ExternalProvisioning",
+    "Pulling",
+    "Pulled",
+    "Created",
+    "Started",
+    "SuccessfulCreate",
+    "SuccessfulDelete",
+];
+
+/// The events watch's field selector: every reason but the routine ones.
+pub fn events_selector() -> String {
+    ROUTINE_REASONS.iter().map(|r| format!("reason!={r}")).collect::<Vec<_>>().join(",")
+}
+
 /// The reflector stores the dashboard reads from.
 #[derive(Clone)]
 pub struct Stores {
@@ -101,13 +125,13 @@ impl Default for Health {
 /// Starts a watcher for `api` feeding a new store; errors are logged and shown, and
 /// the watcher retries with back-off (it never ends on an error). `slim` drops what
 /// the dashboard never reads from each object before the store keeps it.
-fn start<K>(api: Api<K>, kind: &'static str, health: &Health, slim: fn(&mut K)) -> Store<K>
+fn start<K>(api: Api<K>, config: watcher::Config, kind: &'static str, health: &Health, slim: fn(&mut K)) -> Store<K>
 where
     K: Resource<DynamicType = ()> + Clone + Debug + DeserializeOwned + Send + Sync + 'static,
 {
     let (reader, writer) = reflector::store();
     let health = health.clone();
-    let stream = watcher(api, watcher::Config::default())
+    let stream = watcher(api, config)
         .default_backoff()
         .modify(move |o: &mut K| {
             o.managed_fields_mut().clear();
@@ -132,20 +156,21 @@ where
 
 /// Starts every watcher for `namespace`.
 pub fn start_all(client: &Client, namespace: &str, health: &Health) -> Stores {
+    let all = watcher::Config::default;
     Stores {
-        statefulsets: start(Api::namespaced(client.clone(), namespace), "statefulsets", health, |_| ()),
-        pods: start(Api::namespaced(client.clone(), namespace), "pods", health, |_| ()),
-        claims: start(Api::namespaced(client.clone(), namespace), "persistentvolumeclaims", health, |_| ()),
-        volumes: start(Api::all(client.clone()), "persistentvolumes", health, |_| ()),
-        services: start(Api::namespaced(client.clone(), namespace), "services", health, |_| ()),
-        slices: start(Api::namespaced(client.clone(), namespace), "endpointslices", health, |_| ()),
-        events: start(Api::namespaced(client.clone(), namespace), "events", health, slim_event),
+        statefulsets: start(Api::namespaced(client.clone(), namespace), all(), "statefulsets", health, |_| ()),
+        pods: start(Api::namespaced(client.clone(), namespace), all(), "pods", health, |_| ()),
+        claims: start(Api::namespaced(client.clone(), namespace), all(), "persistentvolumeclaims", health, |_| ()),
+        volumes: start(Api::all(client.clone()), all(), "persistentvolumes", health, |_| ()),
+        services: start(Api::namespaced(client.clone(), namespace), all(), "services", health, |_| ()),
+        slices: start(Api::namespaced(client.clone(), namespace), all(), "endpointslices", health, |_| ()),
+        events: start(Api::namespaced(client.clone(), namespace), all().fields(&events_selector()), "events", health, slim_event),
     }
 }
 
-/// Keeps the probe-related events whole and only the name of the others: a pod's
-/// `Scheduled`, `Pulled`, `Created`, `Started`… (eight of every nine events at 1,000
-/// pods) are never shown, and kept whole they were the dashboard's largest store.
+/// Keeps the probe-related events whole and only the name of the others that pass
+/// the watch's selector (a reason the dashboard does not show, which the selector
+/// does not list).
 fn slim_event(event: &mut Event) {
     if event.reason.as_deref().is_some_and(|r| PROBE_REASONS.contains(&r)) {
         return;
@@ -184,6 +209,16 @@ mod tests {
             "reason": reason, "message": "Readiness probe failed: HTTP probe failed with statuscode: 500", "type": "Warning", "count": 3,
         }))
         .expect("event")
+    }
+
+    #[test]
+    fn the_events_watch_leaves_out_routine_events_but_never_a_probe_event() {
+        let selector = events_selector();
+        assert!(selector.starts_with("reason!=Scheduled,reason!=FailedScheduling,"), "{selector}");
+        assert_eq!(selector.matches("reason!=").count(), ROUTINE_REASONS.len());
+        for reason in PROBE_REASONS {
+            assert!(!selector.split(',').any(|s| s == format!("reason!={reason}")), "{reason} must reach the store");
+        }
     }
 
     #[test]

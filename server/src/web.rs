@@ -69,7 +69,21 @@ pub fn router(state: AppState) -> Router {
     };
     // The page, rendered once the cluster's state is in (async mode), so the first
     // paint is complete.
-    let page = render_app_async_with_context(context.clone(), move || shell(options.clone()));
+    let render = render_app_async_with_context(context.clone(), move || shell(options.clone()));
+    // A name that is not a StatefulSet's renders the page with the sentence that says
+    // so, and answers 400: nothing downstream reads the address unvalidated.
+    let page = move |request: Request<Body>| {
+        let invalid = Query::<Choice>::try_from_uri(request.uri())
+            .map_or(true, |Query(c)| c.statefulset.is_some_and(|n| !n.is_empty() && validate::object_name("StatefulSet", &n).is_err()));
+        let render = render.clone();
+        async move {
+            let mut response = render(request).await;
+            if invalid {
+                *response.status_mut() = StatusCode::BAD_REQUEST;
+            }
+            response
+        }
+    };
     let options = state.leptos_options.clone();
     // cargo-leptos writes the wasm, js and css here; scripts/build-site.sh adds .br and .gz.
     let pkg = Path::new(&*options.site_root).join(&*options.site_pkg_dir);

@@ -8,9 +8,10 @@ use app::backend::{Backend, SharedBackend};
 use app::model::{Delta, Snapshot, Visits};
 use jiff::{SignedDuration, Timestamp};
 use k8s_openapi::api::apps::v1::StatefulSet;
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::core::v1::{Event, Pod};
 use kube::Api;
 use kube::api::AttachParams;
+use kube::api::ListParams;
 use kube::api::{DeleteParams, PropagationPolicy};
 use practice_cluster::{Clock, Options};
 use server::dashboard::{Dashboard, Handle, SavedToggle, for_recreation};
@@ -95,6 +96,13 @@ async fn snapshot_shows_the_lab_pods_claims_and_dns() {
     // No visit yet: the file does not exist, and that is said, not shown as zero.
     let s = until(&lab, "visits read", |s| s.pods.iter().all(|p| !matches!(p.visits, app::model::Visits::Unknown))).await;
     assert!(matches!(&s.pods[0].visits, app::model::Visits::Error { message } if message.contains("no visits file")), "{:?}", s.pods[0].visits);
+    // The events watch's selector leaves the routine start-up events on the cluster.
+    let events: Api<Event> = Api::namespaced(lab.client.clone(), "default");
+    let reasons = |list: kube::core::ObjectList<Event>| list.items.into_iter().filter_map(|e| e.reason).collect::<Vec<_>>();
+    let all = reasons(events.list(&ListParams::default()).await.expect("events"));
+    assert!(all.iter().any(|r| r == "Scheduled") && all.iter().any(|r| r == "Started"), "{all:?}");
+    let watched = reasons(events.list(&ListParams::default().fields(&watch::events_selector())).await.expect("selected events"));
+    assert!(watched.iter().all(|r| !watch::ROUTINE_REASONS.contains(&r.as_str())), "{watched:?}");
     let _ = std::fs::remove_dir_all(&lab.state_dir);
     drop(lab.running);
 }
@@ -234,7 +242,7 @@ impl Viewer {
         let publisher = Publisher::new(backend, lab.dashboard.health.subscribe(), shutdown);
         let sub = publisher.subscribe(None).expect("subscribe");
         let mut page = Snapshot::default();
-        page.apply(parse(&sub.first.frame));
+        page.apply(parse(&sub.first.frame.plain));
         Viewer { sub, page, _stop: stop }
     }
 
@@ -258,10 +266,10 @@ impl Viewer {
             }
             match tokio::time::timeout(Duration::from_millis(50), self.sub.changes.recv()).await {
                 Ok(Ok(m)) => {
-                    self.page.apply(parse(&m.frame));
+                    self.page.apply(parse(&m.frame.plain));
                 }
                 Ok(Err(broadcast::error::RecvError::Lagged(_))) => {
-                    self.page.apply(parse(&self.sub.feed.snapshot_frame().frame));
+                    self.page.apply(parse(&self.sub.feed.snapshot_frame().frame.plain));
                 }
                 Ok(Err(broadcast::error::RecvError::Closed)) => break,
                 Err(_) => {}
@@ -336,6 +344,8 @@ async fn breaking_readiness_tells_the_story_and_dns_agrees_with_nslookup() {
     assert!(at("(1/2)") < at("no longer Ready") && at("no longer Ready") < at("DNS withdrew"), "cause before effect: {told:#?}");
     let record = |s: &Snapshot| s.dns.records.iter().find(|r| r.name == "web-1.web.default.svc.cluster.local").map(|r| r.published);
     assert_eq!(record(&viewer.page), Some(false), "withheld on screen");
+    let unhealthy = viewer.page.pods[1].events.iter().find(|e| e.reason == "Unhealthy").expect("the probe's event passes the events watch's selector");
+    assert!(unhealthy.message.starts_with("Readiness probe failed"), "{unhealthy:?}");
     let answer = exec(&lab, "web-0", &["nslookup", "web-1.web"]).await;
     assert!(answer.contains("NXDOMAIN"), "and withheld by the cluster's DNS: {answer}");
 

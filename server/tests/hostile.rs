@@ -217,6 +217,12 @@ async fn hostile_inputs_get_a_4xx_and_change_nothing() {
             .expect("request");
         let res = app.clone().oneshot(req).await.expect("response");
         assert_eq!(res.status(), StatusCode::BAD_REQUEST, "page {n:?}");
+        // The page itself: rendered with the sentence, answered 400.
+        let uri = format!("/?{}", form(&[("statefulset", n)]));
+        let res = app.clone().oneshot(Request::get(uri).header(header::HOST, "127.0.0.1:3000").body(Body::empty()).expect("request")).await.expect("response");
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "/ {n:?}");
+        let html = String::from_utf8_lossy(&res.into_body().collect().await.expect("body").to_bytes()).into_owned();
+        assert!(html.contains("is not a valid StatefulSet name"), "says what was wrong: {html:.300}");
     }
 
     tokio::time::sleep(Duration::from_millis(300)).await;

@@ -316,6 +316,45 @@ async fn streams_share_one_publisher_send_only_the_changed_row_and_end_on_shutdo
 }
 
 #[tokio::test]
+async fn a_browser_that_accepts_gzip_gets_the_same_events_gzipped() {
+    use std::io::Read;
+    let lab = lab();
+    let open = |encoding: &'static str| {
+        let request = get("/api/stream").header(header::ACCEPT_ENCODING, encoding).body(Body::empty()).expect("request");
+        lab.app.clone().oneshot(request)
+    };
+    let (plain, zipped) = (open("identity").await.expect("plain"), open("gzip, deflate, br, zstd").await.expect("gzip"));
+    assert_eq!(plain.headers().get(header::CONTENT_ENCODING), None);
+    assert_eq!(zipped.headers()[header::CONTENT_ENCODING], "gzip");
+    assert_eq!(zipped.headers()[header::CONTENT_TYPE], "text/event-stream");
+    let (mut plain, mut zipped) = (plain.into_body(), zipped.into_body());
+    let mut wire = Vec::new();
+    // The first chunk decodes on its own: the page has its snapshot without waiting.
+    let first = zipped.frame().await.expect("open").expect("frame").into_data().expect("data");
+    wire.extend_from_slice(&first);
+    let mut decoder = flate2::write::GzDecoder::new(Vec::new());
+    std::io::Write::write_all(&mut decoder, &first).expect("decode");
+    std::io::Write::flush(&mut decoder).expect("flush");
+    assert!(String::from_utf8_lossy(decoder.get_ref()).starts_with("event: delta\ndata: {\"snapshot\":{"));
+    assert!(next_event(&mut plain).await.contains(r#"data: {"snapshot":{"#));
+
+    lab.fake.snapshot.lock().expect("lock").pods[1].status = "Terminating".into();
+    lab.changes.send_modify(|n| *n += 1);
+    let change = next_event(&mut plain).await;
+    let chunk = zipped.frame().await.expect("open").expect("frame").into_data().expect("data");
+    assert!(chunk.len() < change.len(), "compressed: {} of {} bytes", chunk.len(), change.len());
+    wire.extend_from_slice(&chunk);
+    lab.stop.send(true).expect("stop");
+    let rest = tokio::time::timeout(std::time::Duration::from_secs(5), zipped.collect()).await.expect("stream ended").expect("body").to_bytes();
+    wire.extend_from_slice(&rest);
+    // Ended by the server: a whole gzip member, trailer and all.
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(&wire[..]).read_to_string(&mut text).expect("a valid gzip member");
+    assert!(text.ends_with(&change), "{text}");
+    assert_eq!(text.matches("event: delta").count(), 2, "{text}");
+}
+
+#[tokio::test]
 async fn a_full_house_gets_a_sentence_not_a_hang() {
     let lab = lab_with(false, StreamLimits::new(2, 2));
     let open = || lab.app.clone().oneshot(get("/api/stream").body(Body::empty()).expect("request"));
