@@ -1,6 +1,7 @@
 //! The kubectl tools a student reaches for beside the lab's transcript, with the real
 //! `kubectl`: port-forward to a pod and to a service (and HTTP through it), cp both
-//! ways, discovery, and each start-up scenario as `kubectl get pods` shows it.
+//! ways, discovery, `kubectl create service` and `create namespace` (which send
+//! protobuf), and each start-up scenario as `kubectl get pods` shows it.
 
 mod common;
 
@@ -159,6 +160,64 @@ async fn discovery_lists_only_what_is_served() {
         assert!(served > 0, "{gv} is listed but serves nothing");
     }
     assert_eq!(lab.ok(&["scale", "sts", "web", "--replicas=4"]).trim(), "statefulset.apps/web scaled");
+}
+
+/// `kubectl get KIND NAME -o json`, parsed.
+fn get_json(lab: &Lab, args: &[&str]) -> serde_json::Value {
+    let out = lab.ok(&[args, &["-o", "json"]].concat());
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("kubectl get {args:?}: {e}\n{out}"))
+}
+
+/// kubectl's typed `create` commands write protobuf, not JSON: each kind of service a
+/// course creates, and a namespace, then read back and deleted as a student would.
+#[tokio::test(flavor = "multi_thread")]
+async fn create_service_and_namespace_send_protobuf_and_work() {
+    let lab = Lab::start().await;
+    assert_eq!(lab.ok(&["create", "service", "clusterip", "web-h", "--clusterip=None", "--tcp=80:8080"]).trim(), "service/web-h created");
+    assert_eq!(lab.ok(&["create", "service", "clusterip", "web2", "--tcp=80:8080"]).trim(), "service/web2 created");
+    assert_eq!(lab.ok(&["create", "service", "nodeport", "np", "--tcp=80:8080"]).trim(), "service/np created");
+    assert_eq!(lab.ok(&["create", "service", "externalname", "ext", "--external-name", "example.com"]).trim(), "service/ext created");
+    assert_eq!(lab.ok(&["create", "namespace", "class-a"]).trim(), "namespace/class-a created");
+
+    let headless = get_json(&lab, &["get", "svc", "web-h"]);
+    assert_eq!(headless["spec"]["clusterIP"], "None", "{headless}");
+    assert_eq!(headless["spec"]["type"], "ClusterIP", "{headless}");
+    assert_eq!(headless["spec"]["selector"], serde_json::json!({"app": "web-h"}), "{headless}");
+    assert_eq!(headless["metadata"]["labels"], serde_json::json!({"app": "web-h"}), "{headless}");
+    assert_eq!(headless["spec"]["ports"], serde_json::json!([{"name": "80-8080", "protocol": "TCP", "port": 80, "targetPort": 8080}]), "{headless}");
+    assert_eq!(headless["spec"]["sessionAffinity"], "None", "defaulted as for JSON: {headless}");
+
+    let web2 = get_json(&lab, &["get", "svc", "web2"]);
+    let ip = web2["spec"]["clusterIP"].as_str().unwrap_or_default();
+    assert!(ip.starts_with("10.96."), "a cluster IP is allocated: {web2}");
+
+    let np = get_json(&lab, &["get", "svc", "np"]);
+    assert_eq!(np["spec"]["type"], "NodePort", "{np}");
+    assert_eq!(np["spec"]["ports"][0]["port"], 80, "{np}");
+    assert_eq!(np["spec"]["ports"][0]["targetPort"], 8080, "{np}");
+
+    let ext = get_json(&lab, &["get", "svc", "ext"]);
+    assert_eq!(ext["spec"]["type"], "ExternalName", "{ext}");
+    assert_eq!(ext["spec"]["externalName"], "example.com", "{ext}");
+    assert!(ext["spec"].get("clusterIP").is_none(), "an ExternalName service has no cluster IP: {ext}");
+
+    let table = rows(&lab.ok(&["get", "svc"]));
+    assert_eq!(&row(&table, "web-h")[1..5], ["ClusterIP", "None", "<none>", "80/TCP"], "{table:?}");
+    assert_eq!(&row(&table, "ext")[1..4], ["ExternalName", "<none>", "example.com"], "{table:?}");
+
+    let ns = get_json(&lab, &["get", "ns", "class-a"]);
+    assert_eq!(ns["status"]["phase"], "Active", "{ns}");
+    assert_eq!(row(&rows(&lab.ok(&["get", "ns"])), "class-a")[1], "Active");
+    // The new namespace takes objects, again in protobuf.
+    assert_eq!(lab.ok(&["create", "service", "clusterip", "db", "-n", "class-a", "--tcp=5432"]).trim(), "service/db created");
+    assert_eq!(get_json(&lab, &["get", "svc", "db", "-n", "class-a"])["metadata"]["namespace"], "class-a");
+
+    // Creating it again is the JSON path's 409, not a decoding error.
+    let again = lab.kubectl(&["create", "service", "clusterip", "web-h", "--clusterip=None", "--tcp=80:8080"]);
+    assert!(String::from_utf8_lossy(&again.stderr).contains(r#"services "web-h" already exists"#), "{}", String::from_utf8_lossy(&again.stderr));
+
+    assert_eq!(lab.ok(&["delete", "svc", "web-h"]).trim(), r#"service "web-h" deleted"#);
+    assert_eq!(lab.kubectl(&["get", "svc", "web-h"]).status.code(), Some(1), "web-h is gone");
 }
 
 async fn scenario(which: Scenario) -> Lab {

@@ -10,10 +10,11 @@
 //! - a request with an `Origin` must come from a loopback or the same origin (403):
 //!   browsers send one with every cross-site `fetch` and WebSocket (exec, attach),
 //!   while kubectl, kube-rs and client-go send none;
-//! - a POST, PUT or PATCH body must be declared JSON, YAML or a patch (415), which a
-//!   page cannot do without a CORS preflight that this server never grants. A body with
-//!   no `Content-Type` is read as JSON, as kube-apiserver does (the Python client sends
-//!   none), but only from a client that is not a browser: no `Origin`, no `Sec-Fetch-*`;
+//! - a POST, PUT or PATCH body must be declared JSON, YAML, Kubernetes protobuf or a
+//!   patch (415), which a page cannot do without a CORS preflight that this server never
+//!   grants. A body with no `Content-Type` is read as JSON, as kube-apiserver does (the
+//!   Python client sends none), but only from a client that is not a browser: no
+//!   `Origin`, no `Sec-Fetch-*`;
 //! - bodies are read up to [`MAX_REQUEST_BODY`] and no further (413).
 
 use std::net::IpAddr;
@@ -28,10 +29,12 @@ use futures::StreamExt;
 use super::error::ApiError;
 use crate::limits::{LimitError, MAX_REQUEST_BODY};
 
-/// Media types a write may carry: JSON and YAML objects and the four patch formats.
-const WRITE_MEDIA_TYPES: [&str; 6] = [
+/// Media types a write may carry: JSON, YAML and protobuf objects (kubectl's typed
+/// clients write protobuf) and the four patch formats.
+const WRITE_MEDIA_TYPES: [&str; 7] = [
     "application/json",
     "application/yaml",
+    super::protobuf::MEDIA_TYPE,
     "application/json-patch+json",
     "application/merge-patch+json",
     "application/strategic-merge-patch+json",
@@ -119,7 +122,12 @@ impl Guard {
                 None => !from_browser(&parts.headers),
             };
             if !declared {
-                return Err(ApiError::unsupported_media_type(content_type.unwrap_or_default()));
+                let content_type = content_type.unwrap_or_default();
+                return Err(if parts.method == Method::PATCH {
+                    ApiError::unsupported_patch_type(content_type)
+                } else {
+                    ApiError::unsupported_media_type(content_type)
+                });
             }
         }
         Ok(Request::from_parts(parts, Body::from(read)))
@@ -204,6 +212,7 @@ mod tests {
     fn media_types_ignore_parameters_and_case() {
         assert_eq!(media_type("Application/JSON; charset=utf-8"), "application/json");
         assert!(WRITE_MEDIA_TYPES.contains(&media_type("application/apply-patch+yaml").as_str()));
+        assert!(WRITE_MEDIA_TYPES.contains(&media_type("application/vnd.kubernetes.protobuf").as_str()));
         assert!(!WRITE_MEDIA_TYPES.contains(&media_type("text/plain;charset=UTF-8").as_str()));
     }
 

@@ -10,6 +10,7 @@ pub mod guard;
 pub mod patch;
 pub mod pods;
 pub mod portforward;
+pub mod protobuf;
 pub mod query;
 pub mod resource;
 pub mod scale;
@@ -131,13 +132,16 @@ fn format(headers: &HeaderMap, params: &Params) -> Format {
     })
 }
 
-/// Decodes a JSON or YAML request body.
+/// Decodes a JSON, YAML or Kubernetes protobuf request body (the object of a create or
+/// an update: patches have their own media types, read by [`patch_body`]).
 pub fn parse_body(headers: &HeaderMap, body: &[u8]) -> Result<Value> {
     let ct = headers.get(header::CONTENT_TYPE).and_then(|h| h.to_str().ok()).unwrap_or("application/json");
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::bad_request("the request body is empty"));
     }
-    if ct.contains("yaml") {
+    if ct.split(';').next().is_some_and(|media| media.trim().eq_ignore_ascii_case(protobuf::MEDIA_TYPE)) {
+        protobuf::decode(body)
+    } else if ct.contains("yaml") {
         serde_yaml_ng::from_slice(body).map_err(|e| ApiError::bad_request(format!("the request body is not valid YAML: {e}")))
     } else if ct.contains("json") || ct.is_empty() {
         serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("the request body is not valid JSON: {e}")))
@@ -249,7 +253,7 @@ fn handle(cluster: Arc<Cluster>, method: &Method, uri: &Uri, headers: &HeaderMap
 
 fn patch_body(headers: &HeaderMap, body: &[u8]) -> Result<(PatchKind, Value)> {
     let ct = headers.get(header::CONTENT_TYPE).and_then(|h| h.to_str().ok()).unwrap_or_default();
-    let kind = PatchKind::from_content_type(ct).ok_or_else(|| ApiError::unsupported_media_type(ct))?;
+    let kind = PatchKind::from_content_type(ct).ok_or_else(|| ApiError::unsupported_patch_type(ct))?;
     let value = if kind == PatchKind::Apply {
         serde_yaml_ng::from_slice(body).map_err(|e| ApiError::bad_request(format!("the patch is not valid YAML: {e}")))?
     } else {
@@ -273,5 +277,26 @@ mod tests {
         let t = parse_path("/apis/apps/v1/statefulsets").expect("all statefulsets");
         assert_eq!((t.group, t.namespace, t.plural), ("apps", None, Some("statefulsets")));
         assert!(parse_path("/metrics").is_none());
+    }
+
+    fn headers(content_type: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(header::CONTENT_TYPE, content_type.parse().expect("header"));
+        h
+    }
+
+    #[test]
+    fn protobuf_bodies_are_read_for_creates_and_updates_but_never_as_patches() {
+        // `k8s\0`, then typeMeta {v1, Namespace} and raw {metadata {name: "a"}}.
+        let body = b"k8s\0\x0a\x0f\x0a\x02v1\x12\x09Namespace\x12\x05\x0a\x03\x0a\x01a";
+        let v = parse_body(&headers("application/vnd.kubernetes.protobuf"), body).expect("protobuf body");
+        assert_eq!(v, serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "a"}}));
+        assert_eq!(parse_body(&headers("application/vnd.kubernetes.protobuf"), b"{}").expect_err("not protobuf").code, 400);
+        assert_eq!(parse_body(&headers("application/json"), body).expect_err("not JSON").code, 400);
+        let patch = patch_body(&headers("application/vnd.kubernetes.protobuf"), body).expect_err("a patch is never protobuf");
+        assert_eq!(patch.code, 415);
+        assert!(!patch.message.contains("protobuf (") && patch.message.contains("application/merge-patch+json"), "{}", patch.message);
+        let other = parse_body(&headers("text/plain"), b"x").expect_err("unknown type");
+        assert!(other.message.contains("application/vnd.kubernetes.protobuf"), "{}", other.message);
     }
 }

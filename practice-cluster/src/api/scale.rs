@@ -39,7 +39,7 @@ pub fn handle(cluster: &Cluster, method: &Method, ns: &str, name: &str, headers:
         Method::PUT => scale = super::parse_body(headers, body)?,
         Method::PATCH => {
             let ct = headers.get(axum::http::header::CONTENT_TYPE).and_then(|h| h.to_str().ok()).unwrap_or_default();
-            let kind = patch::PatchKind::from_content_type(ct).ok_or_else(|| ApiError::unsupported_media_type(ct))?;
+            let kind = patch::PatchKind::from_content_type(ct).ok_or_else(|| ApiError::unsupported_patch_type(ct))?;
             let p: Value = serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("the patch is not valid JSON: {e}")))?;
             patch::apply(kind, "Scale", &mut scale, &p).map_err(|e| match e {
                 patch::PatchError::Invalid(message) => ApiError::bad_request(message),
