@@ -5,8 +5,8 @@
 //! compressed once, on its own, into deflate blocks that end on a byte boundary (a
 //! sync flush) and refer to nothing before them ([`Frame`]). Any sequence of such
 //! chunks is itself valid deflate data, so every gzip stream sends the same chunk
-//! bytes; a stream keeps only the CRC-32 and length of what it sent ([`Member`]), for
-//! the gzip trailer when the server ends the stream.
+//! bytes; a stream keeps only the CRC-32 and length of what it sent ([`Member`], from
+//! each frame's own CRC, combined), for the gzip trailer when the server ends the stream.
 
 use std::io::Write;
 use std::sync::LazyLock;
@@ -27,13 +27,20 @@ pub struct Frame {
     pub plain: Bytes,
     /// The same bytes as deflate blocks that stand alone and end on a byte boundary.
     pub deflated: Bytes,
+    /// The CRC-32 of `plain`, for the trailers of the streams that send it.
+    crc: crc32fast::Hasher,
 }
 
 impl Frame {
     /// Compresses `plain` once.
     pub fn new(plain: Bytes) -> Self {
-        let deflated = Bytes::from(deflate(&plain));
-        Frame { plain, deflated }
+        Self::with_deflated(plain.clone(), Bytes::from(deflate(&plain)))
+    }
+
+    fn with_deflated(plain: Bytes, deflated: Bytes) -> Self {
+        let mut crc = crc32fast::Hasher::new();
+        crc.update(&plain);
+        Frame { plain, deflated, crc }
     }
 
     /// The keep-alive comment an idle stream sends.
@@ -82,7 +89,7 @@ pub struct Member {
 impl Member {
     /// The bytes that carry `frame` on this stream (the header first).
     pub fn send(&mut self, frame: &Frame) -> Bytes {
-        self.crc.update(&frame.plain);
+        self.crc.combine(&frame.crc);
         // ISIZE is the length modulo 2^32.
         self.len = self.len.wrapping_add(frame.plain.len() as u32);
         if self.started {
@@ -193,7 +200,7 @@ mod tests {
     fn stored_blocks_are_valid_deflate_data() {
         let data = "x".repeat(70_000);
         let mut member = Member::default();
-        let fallback = Frame { plain: Bytes::from(data.clone()), deflated: Bytes::from(stored(data.as_bytes())) };
+        let fallback = Frame::with_deflated(Bytes::from(data.clone()), Bytes::from(stored(data.as_bytes())));
         let wire = [member.send(&fallback), member.finish()].concat();
         assert_eq!(gunzip(&wire).expect("valid gzip"), data);
     }

@@ -11,6 +11,7 @@ pub mod connect;
 pub mod dashboard;
 pub mod gzip;
 pub mod mapping;
+pub mod memory;
 pub mod narrate;
 pub mod ordering;
 pub mod publish;

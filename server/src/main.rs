@@ -13,6 +13,7 @@ use server::access::{Access, Token};
 use server::config::Cli;
 use server::dashboard::{Dashboard, Handle};
 use server::mapping::Context;
+use server::memory;
 use server::publish::Publisher;
 use server::stream::StreamLimits;
 use server::visits::{self, Counts, Reader};
@@ -85,6 +86,7 @@ async fn run() -> anyhow::Result<()> {
         println!("{line}");
     }
     let (stop, shutdown) = tokio::sync::watch::channel(false);
+    tokio::spawn(memory::trim_when_quiet(health.subscribe(), &memory::VIEWERS, shutdown.clone(), memory::QUIET, memory::release_free_memory));
     let backend: app::backend::SharedBackend = Arc::new(Handle(dashboard));
     let state = AppState {
         leptos_options,

@@ -78,6 +78,7 @@ impl StreamLimits {
 
 impl Drop for Permit {
     fn drop(&mut self) {
+        crate::memory::viewer_activity();
         let mut open = self.limits.open.lock().unwrap_or_else(|p| p.into_inner());
         open.0 = open.0.saturating_sub(1);
         if let Some(n) = open.1.get_mut(&self.client) {
@@ -111,6 +112,7 @@ pub async fn stream(State(state): State<AppState>, extensions: Extensions, heade
         Ok(s) => s,
         Err(e) => return refuse(e),
     };
+    crate::memory::viewer_activity();
     let gzipped = headers.get_all(header::ACCEPT_ENCODING).iter().any(|v| v.to_str().is_ok_and(gzip::accepted));
     let body = Body::from_stream(events(subscription, state.shutdown.clone(), permit, gzipped.then(Member::default)));
     let mut response = (

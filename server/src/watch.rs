@@ -8,7 +8,9 @@ use std::sync::{Arc, Mutex};
 
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::StatefulSet;
-use k8s_openapi::api::core::v1::{Event, PersistentVolume, PersistentVolumeClaim, Pod, Service};
+use k8s_openapi::api::core::v1::{
+    Event, PersistentVolume, PersistentVolumeClaim, PersistentVolumeClaimSpec, PersistentVolumeClaimStatus, PersistentVolumeStatus, Pod, Service,
+};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::runtime::reflector::{self, Store};
@@ -160,12 +162,40 @@ pub fn start_all(client: &Client, namespace: &str, health: &Health) -> Stores {
     Stores {
         statefulsets: start(Api::namespaced(client.clone(), namespace), all(), "statefulsets", health, |_| ()),
         pods: start(Api::namespaced(client.clone(), namespace), all(), "pods", health, |_| ()),
-        claims: start(Api::namespaced(client.clone(), namespace), all(), "persistentvolumeclaims", health, |_| ()),
-        volumes: start(Api::all(client.clone()), all(), "persistentvolumes", health, |_| ()),
+        claims: start(Api::namespaced(client.clone(), namespace), all(), "persistentvolumeclaims", health, slim_claim),
+        volumes: start(Api::all(client.clone()), all(), "persistentvolumes", health, slim_volume),
         services: start(Api::namespaced(client.clone(), namespace), all(), "services", health, |_| ()),
         slices: start(Api::namespaced(client.clone(), namespace), all(), "endpointslices", health, |_| ()),
         events: start(Api::namespaced(client.clone(), namespace), all().fields(&events_selector()), "events", health, slim_event),
     }
+}
+
+/// The object's identity: what the reflector keys it by, and its UID.
+fn identity(metadata: &mut ObjectMeta) -> ObjectMeta {
+    ObjectMeta {
+        name: metadata.name.take(),
+        namespace: metadata.namespace.take(),
+        resource_version: metadata.resource_version.take(),
+        uid: metadata.uid.take(),
+        ..ObjectMeta::default()
+    }
+}
+
+/// Keeps of a claim what the storage panel shows: its volume, class, phase, capacity
+/// and access modes.
+fn slim_claim(claim: &mut PersistentVolumeClaim) {
+    let spec =
+        claim.spec.take().map(|s| PersistentVolumeClaimSpec { volume_name: s.volume_name, storage_class_name: s.storage_class_name, ..Default::default() });
+    let status =
+        claim.status.take().map(|s| PersistentVolumeClaimStatus { phase: s.phase, capacity: s.capacity, access_modes: s.access_modes, ..Default::default() });
+    *claim = PersistentVolumeClaim { metadata: identity(&mut claim.metadata), spec, status };
+}
+
+/// Keeps of a volume its name and phase: all the storage panel reads of it. The watch
+/// is cluster-wide, so on a shared cluster most volumes are other people's.
+fn slim_volume(volume: &mut PersistentVolume) {
+    let status = volume.status.take().map(|s| PersistentVolumeStatus { phase: s.phase, ..Default::default() });
+    *volume = PersistentVolume { metadata: identity(&mut volume.metadata), spec: None, status };
 }
 
 /// Keeps the probe-related events whole and only the name of the others that pass
@@ -175,14 +205,7 @@ fn slim_event(event: &mut Event) {
     if event.reason.as_deref().is_some_and(|r| PROBE_REASONS.contains(&r)) {
         return;
     }
-    let metadata = ObjectMeta {
-        name: event.metadata.name.take(),
-        namespace: event.metadata.namespace.take(),
-        resource_version: event.metadata.resource_version.take(),
-        uid: event.metadata.uid.take(),
-        ..ObjectMeta::default()
-    };
-    *event = Event { metadata, ..Event::default() };
+    *event = Event { metadata: identity(&mut event.metadata), ..Event::default() };
 }
 
 impl Stores {
@@ -219,6 +242,39 @@ mod tests {
         for reason in PROBE_REASONS {
             assert!(!selector.split(',').any(|s| s == format!("reason!={reason}")), "{reason} must reach the store");
         }
+    }
+
+    #[test]
+    fn claims_and_volumes_keep_what_the_storage_panel_shows() {
+        let claim: PersistentVolumeClaim = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "data-web-0", "namespace": "default", "uid": "c-1", "resourceVersion": "9", "labels": {"app": "web"}, "finalizers": ["kubernetes.io/pvc-protection"]},
+            "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}, "volumeName": "pvc-1", "storageClassName": "standard", "volumeMode": "Filesystem"},
+            "status": {"phase": "Bound", "capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOnce"]},
+        }))
+        .expect("claim");
+        let mut slim = claim.clone();
+        slim_claim(&mut slim);
+        let volumes = [Arc::new(
+            serde_json::from_value::<PersistentVolume>(serde_json::json!({
+                "metadata": {"name": "pvc-1", "uid": "v-1"},
+                "spec": {"capacity": {"storage": "1Gi"}, "hostPath": {"path": "/tmp/x"}, "claimRef": {"name": "data-web-0", "namespace": "default"}},
+                "status": {"phase": "Bound"},
+            }))
+            .expect("volume"),
+        )];
+        let mut slim_volumes = volumes.clone();
+        slim_volume(Arc::make_mut(&mut slim_volumes[0]));
+        assert_eq!(slim_volumes[0].spec, None);
+        // The panel reads the same from the slim objects as from the whole ones.
+        let sts: k8s_openapi::api::apps::v1::StatefulSet = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "web"}, "spec": {"selector": {}, "serviceName": "web", "template": {}, "volumeClaimTemplates": [{"metadata": {"name": "data"}}]},
+        }))
+        .expect("sts");
+        let whole = crate::mapping::storage::claims(&sts, &[Arc::new(claim)], &volumes, &[]);
+        let slimmed = crate::mapping::storage::claims(&sts, &[Arc::new(slim.clone())], &slim_volumes, &[]);
+        assert_eq!(whole, slimmed);
+        assert_eq!((whole[0].capacity.as_str(), whole[0].volume_status.as_str(), whole[0].storage_class.as_str()), ("1Gi", "Bound", "standard"));
+        assert_eq!((slim.metadata.labels, slim.metadata.finalizers), (None, None));
     }
 
     #[test]

@@ -78,6 +78,7 @@ pub fn router(state: AppState) -> Router {
         let render = render.clone();
         async move {
             let mut response = render(request).await;
+            crate::memory::viewer_activity();
             if invalid {
                 *response.status_mut() = StatusCode::BAD_REQUEST;
             }
