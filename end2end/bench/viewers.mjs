@@ -5,7 +5,7 @@
 // StatefulSet (Parallel), opens 1, 50 and 200 live streams (from different loopback
 // addresses, as laptops would), and prints:
 //   - dashboard CPU (% of one core) over 10 s idle and over 10 s with one pod change per second,
-//   - dashboard RSS,
+//   - dashboard RSS once the streams have been idle for the idle window, and after the changes,
 //   - bytes each stream receives for one single-pod change (keep-alives excluded): on the
 //     wire, gzipped as a browser asks for it, and the JSON they carry,
 //   - event→screen latency: from a pod's change reaching a concurrent `kubectl get pods -w`
@@ -187,13 +187,15 @@ async function main() {
     await sleep(3000);
     const ssr = await fetch(DASHBOARD + "/").then((r) => r.text());
     console.log(`\n== ${pods} pods (ready in ${took.toFixed(1)} s); SSR page ${(Buffer.byteLength(ssr) / 1024).toFixed(0)} KB uncompressed`);
-    console.log("streams | idle CPU % | idle B/s per stream | busy CPU % (1 change/s) | RSS MB | bytes/stream per change (gzip on the wire; JSON)");
+    console.log("streams | idle CPU % | idle B/s per stream | busy CPU % (1 change/s) | RSS MB idle; after changes | bytes/stream per change (gzip on the wire; JSON)");
     const streams = [];
     for (const target of STREAM_COUNTS) {
       while (streams.length < target) streams.push(await openStream(streams.length));
       await sleep(2000);
       const idleBefore = streams[0].bytes;
       const idle = await cpuPercentOver(WINDOW_MS);
+      // Resident memory once the room has settled (the idle window), and again after the changes.
+      const idleRss = rssMB();
       const idleRate = ((streams[0].bytes - idleBefore) * 1000) / WINDOW_MS;
       // One change per second: an annotation on web-1 (a pod change the dashboard must process).
       const busy = await cpuPercentOver(WINDOW_MS, async (ms) => {
@@ -214,7 +216,7 @@ async function main() {
       for (let t = 0; t < 60 && !kubectl("get", "pod", "web-0", "--no-headers").includes("1/1"); t++) await sleep(250);
       await sleep(1500);
       console.log(
-        `${String(target).padStart(7)} | ${idle.toFixed(1).padStart(10)} | ${idleRate.toFixed(0).padStart(19)} | ${busy.toFixed(1).padStart(23)} | ${rssMB().padStart(6)} | ${pct(perStream, 50)}; ${pct(plainPerStream, 50)}`,
+        `${String(target).padStart(7)} | ${idle.toFixed(1).padStart(10)} | ${idleRate.toFixed(0).padStart(19)} | ${busy.toFixed(1).padStart(23)} | ${`${idleRss}; ${rssMB()}`.padStart(27)} | ${pct(perStream, 50)}; ${pct(plainPerStream, 50)}`,
       );
     }
     // Event→screen latency with every stream still open.
