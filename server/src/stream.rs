@@ -12,7 +12,7 @@ use std::time::Duration;
 use app::error::ActionError;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Query, State};
-use axum::http::{Extensions, HeaderMap, StatusCode, header};
+use axum::http::{Extensions, HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use tokio::sync::broadcast;
@@ -21,8 +21,7 @@ use tokio::sync::watch;
 
 use crate::gzip::{self, Frame, Member};
 use crate::publish::{Feed, Message, Subscription};
-use crate::validate;
-use crate::web::{AppState, Choice};
+use crate::web::{AppState, Choice, refuse};
 
 /// How often an idle stream sends a comment line, so proxies and browsers keep it open.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
@@ -91,19 +90,13 @@ impl Drop for Permit {
     }
 }
 
-fn refuse(e: ActionError) -> Response {
-    (StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST), axum::Json(e)).into_response()
-}
-
 /// `GET /api/stream[?statefulset=NAME]`: events named `delta`, each a JSON `Delta`:
 /// the current snapshot, then the changes; gzipped if `Accept-Encoding` allows.
 pub async fn stream(State(state): State<AppState>, extensions: Extensions, headers: HeaderMap, Query(choice): Query<Choice>) -> Response {
-    let chosen = choice.statefulset.filter(|s| !s.is_empty());
-    if let Some(name) = &chosen
-        && let Err(e) = validate::object_name("StatefulSet", name)
-    {
-        return refuse(e);
-    }
+    let chosen = match choice.chosen() {
+        Ok(chosen) => chosen,
+        Err(e) => return refuse(e),
+    };
     let client = extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
     let permit = match state.limits.acquire(client) {
         Ok(p) => p,

@@ -55,6 +55,21 @@ pub struct Choice {
     pub statefulset: Option<String>,
 }
 
+impl Choice {
+    /// The StatefulSet asked for (`None` when the parameter is absent or empty), once it
+    /// is checked to be a Kubernetes name.
+    pub fn chosen(self) -> Result<Option<String>, ActionError> {
+        let Some(name) = self.statefulset.filter(|s| !s.is_empty()) else { return Ok(None) };
+        validate::object_name("StatefulSet", &name)?;
+        Ok(Some(name))
+    }
+}
+
+/// `e` as a JSON response with the status it calls for.
+pub(crate) fn refuse(e: ActionError) -> Response {
+    (StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST), Json::<ActionError>(e)).into_response()
+}
+
 /// The whole dashboard router.
 pub fn router(state: AppState) -> Router {
     // Resources started while rendering run on tokio (an error means it already does).
@@ -73,8 +88,7 @@ pub fn router(state: AppState) -> Router {
     // A name that is not a StatefulSet's renders the page with the sentence that says
     // so, and answers 400: nothing downstream reads the address unvalidated.
     let page = move |request: Request<Body>| {
-        let invalid = Query::<Choice>::try_from_uri(request.uri())
-            .map_or(true, |Query(c)| c.statefulset.is_some_and(|n| !n.is_empty() && validate::object_name("StatefulSet", &n).is_err()));
+        let invalid = Query::<Choice>::try_from_uri(request.uri()).map_or(true, |Query(c)| c.chosen().is_err());
         let render = render.clone();
         async move {
             let mut response = render(request).await;
@@ -115,10 +129,8 @@ pub fn router(state: AppState) -> Router {
 
 /// `GET /api/snapshot`: what the page shows, as JSON.
 async fn snapshot(State(backend): State<SharedBackend>, Query(choice): Query<Choice>) -> Response {
-    let chosen = choice.statefulset.filter(|s| !s.is_empty());
-    let result = chosen.as_deref().map_or(Ok(""), |name| validate::object_name("StatefulSet", name)).and_then(|_| backend.snapshot(chosen.clone()));
-    match result {
+    match choice.chosen().and_then(|chosen| backend.snapshot(chosen)) {
         Ok(s) => Json::<Snapshot>(s).into_response(),
-        Err(e) => (StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST), Json::<ActionError>(e)).into_response(),
+        Err(e) => refuse(e),
     }
 }

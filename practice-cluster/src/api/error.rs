@@ -6,6 +6,9 @@ use serde_json::{Value, json};
 
 use crate::store::StoreError;
 
+/// The patch formats, as a 415 lists them.
+const PATCH_TYPES: &str = "application/merge-patch+json, application/strategic-merge-patch+json, application/json-patch+json, application/apply-patch+yaml";
+
 /// An error answered to an API client.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{message}")]
@@ -91,23 +94,22 @@ impl ApiError {
 
     /// 415 for a body type the server cannot read.
     pub fn unsupported_media_type(content_type: &str) -> Self {
-        Self::new(
-            415,
-            "UnsupportedMediaType",
-            format!(
-                "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf (Services and Namespaces), application/merge-patch+json, application/strategic-merge-patch+json, application/json-patch+json, application/apply-patch+yaml (got {content_type:?})"
-            ),
+        Self::unknown_format(
+            &format!("application/json, application/yaml, application/vnd.kubernetes.protobuf (Services and Namespaces), {PATCH_TYPES}"),
+            content_type,
         )
     }
 
     /// 415 for a PATCH whose body is not one of the patch formats.
     pub fn unsupported_patch_type(content_type: &str) -> Self {
+        Self::unknown_format(PATCH_TYPES, content_type)
+    }
+
+    fn unknown_format(accepted: &str, content_type: &str) -> Self {
         Self::new(
             415,
             "UnsupportedMediaType",
-            format!(
-                "the body of the request was in an unknown format - accepted media types include: application/merge-patch+json, application/strategic-merge-patch+json, application/json-patch+json, application/apply-patch+yaml (got {content_type:?})"
-            ),
+            format!("the body of the request was in an unknown format - accepted media types include: {accepted} (got {content_type:?})"),
         )
     }
 
