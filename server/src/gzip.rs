@@ -57,7 +57,11 @@ fn deflate(data: &[u8]) -> Vec<u8> {
     match encoder.write_all(data).and_then(|()| encoder.flush()) {
         // `flush` is a sync flush; taking the buffer leaves the final block to a drop
         // that writes into an empty vector.
-        Ok(()) => std::mem::take(encoder.get_mut()),
+        Ok(()) => {
+            let mut out = std::mem::take(encoder.get_mut());
+            out.shrink_to_fit();
+            out
+        }
         Err(e) => {
             tracing::error!(error = %e, "could not compress a stream message; sending it stored");
             stored(data)

@@ -10,6 +10,7 @@ pub mod config;
 pub mod connect;
 pub mod dashboard;
 pub mod gzip;
+pub mod kinds;
 pub mod mapping;
 pub mod memory;
 pub mod narrate;

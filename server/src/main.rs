@@ -25,6 +25,7 @@ use server::web::{self, AppState};
 const WORKER_STACK: usize = 16 * 1024 * 1024;
 
 fn main() -> anyhow::Result<()> {
+    memory::tune_allocator();
     tokio::runtime::Builder::new_multi_thread().enable_all().thread_stack_size(WORKER_STACK).build().context("starting the async runtime")?.block_on(run())
 }
 

@@ -8,9 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::StatefulSet;
-use k8s_openapi::api::core::v1::{
-    Event, PersistentVolume, PersistentVolumeClaim, PersistentVolumeClaimSpec, PersistentVolumeClaimStatus, PersistentVolumeStatus, Pod, Service,
-};
+use k8s_openapi::api::core::v1::{Container, Event, Pod, PodSpec, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::runtime::reflector::{self, Store};
@@ -21,9 +19,15 @@ use tokio::sync::watch;
 
 use app::model::Connection;
 
+use crate::kinds::{Claim, Volume};
+
 /// The events the dashboard shows beside a pod's probes (and reads its crashes and
 /// liveness kills from); the store keeps only these whole.
 pub const PROBE_REASONS: [&str; 4] = ["Unhealthy", "BackOff", "Killing", "Failed"];
+
+/// The practice cluster's fault annotations and what each one breaks; the pod store
+/// keeps only these of a pod's annotations.
+pub const FAULTS: [(&str, &str); 3] = [("readiness", "stslab.dev/fail-readiness"), ("liveness", "stslab.dev/fail-liveness"), ("app", "stslab.dev/crash")];
 
 /// The events every pod's start produces (scheduled, volume provisioned, image pulled,
 /// container created and started, the controller's create), which the dashboard never
@@ -57,9 +61,9 @@ pub struct Stores {
     /// Pods in the namespace.
     pub pods: Store<Pod>,
     /// Claims in the namespace.
-    pub claims: Store<PersistentVolumeClaim>,
+    pub claims: Store<Claim>,
     /// All PersistentVolumes (cluster-scoped).
-    pub volumes: Store<PersistentVolume>,
+    pub volumes: Store<Volume>,
     /// Services in the namespace.
     pub services: Store<Service>,
     /// EndpointSlices in the namespace.
@@ -161,9 +165,9 @@ pub fn start_all(client: &Client, namespace: &str, health: &Health) -> Stores {
     let all = watcher::Config::default;
     Stores {
         statefulsets: start(Api::namespaced(client.clone(), namespace), all(), "statefulsets", health, |_| ()),
-        pods: start(Api::namespaced(client.clone(), namespace), all(), "pods", health, |_| ()),
-        claims: start(Api::namespaced(client.clone(), namespace), all(), "persistentvolumeclaims", health, slim_claim),
-        volumes: start(Api::all(client.clone()), all(), "persistentvolumes", health, slim_volume),
+        pods: start(Api::namespaced(client.clone(), namespace), all(), "pods", health, slim_pod),
+        claims: start(Api::namespaced(client.clone(), namespace), all(), "persistentvolumeclaims", health, slim_metadata),
+        volumes: start(Api::all(client.clone()), all(), "persistentvolumes", health, slim_metadata),
         services: start(Api::namespaced(client.clone(), namespace), all(), "services", health, |_| ()),
         slices: start(Api::namespaced(client.clone(), namespace), all(), "endpointslices", health, |_| ()),
         events: start(Api::namespaced(client.clone(), namespace), all().fields(&events_selector()), "events", health, slim_event),
@@ -181,21 +185,51 @@ fn identity(metadata: &mut ObjectMeta) -> ObjectMeta {
     }
 }
 
-/// Keeps of a claim what the storage panel shows: its volume, class, phase, capacity
-/// and access modes.
-fn slim_claim(claim: &mut PersistentVolumeClaim) {
-    let spec =
-        claim.spec.take().map(|s| PersistentVolumeClaimSpec { volume_name: s.volume_name, storage_class_name: s.storage_class_name, ..Default::default() });
-    let status =
-        claim.status.take().map(|s| PersistentVolumeClaimStatus { phase: s.phase, capacity: s.capacity, access_modes: s.access_modes, ..Default::default() });
-    *claim = PersistentVolumeClaim { metadata: identity(&mut claim.metadata), spec, status };
+/// Keeps of a pod what its row, probes panel and visit count read: its identity,
+/// labels, owner, deletion and fault annotations; each container's name, image, ports
+/// and probes; the init containers' names and restart policies (kubectl's `Init:1/2`
+/// and sidecars); its node; and the whole status. Volumes, environment, mounts,
+/// resources and scheduling are left out: at 1,000 pods they were a quarter of the
+/// dashboard's memory. (DNS records come from the EndpointSlices.)
+fn slim_pod(pod: &mut Pod) {
+    let meta = &mut pod.metadata;
+    let annotations = meta.annotations.take().map(|a| a.into_iter().filter(|(k, _)| FAULTS.iter().any(|(_, f)| f == k)).collect::<BTreeMap<_, _>>());
+    let metadata = ObjectMeta {
+        annotations: annotations.filter(|a| !a.is_empty()),
+        labels: meta.labels.take(),
+        owner_references: meta.owner_references.take(),
+        creation_timestamp: meta.creation_timestamp.take(),
+        deletion_timestamp: meta.deletion_timestamp.take(),
+        deletion_grace_period_seconds: meta.deletion_grace_period_seconds.take(),
+        ..identity(meta)
+    };
+    let spec = pod.spec.take().map(|s| PodSpec {
+        containers: s
+            .containers
+            .into_iter()
+            .map(|c| Container {
+                name: c.name,
+                image: c.image,
+                ports: c.ports,
+                liveness_probe: c.liveness_probe,
+                readiness_probe: c.readiness_probe,
+                startup_probe: c.startup_probe,
+                ..Container::default()
+            })
+            .collect(),
+        init_containers: s
+            .init_containers
+            .map(|i| i.into_iter().map(|c| Container { name: c.name, restart_policy: c.restart_policy, ..Container::default() }).collect()),
+        node_name: s.node_name,
+        ..PodSpec::default()
+    });
+    *pod = Pod { metadata, spec, status: pod.status.take() };
 }
 
-/// Keeps of a volume its name and phase: all the storage panel reads of it. The watch
-/// is cluster-wide, so on a shared cluster most volumes are other people's.
-fn slim_volume(volume: &mut PersistentVolume) {
-    let status = volume.status.take().map(|s| PersistentVolumeStatus { phase: s.phase, ..Default::default() });
-    *volume = PersistentVolume { metadata: identity(&mut volume.metadata), spec: None, status };
+/// Keeps of a claim or volume's metadata its identity (the rest of the object is
+/// already only what the storage panel shows, see [`crate::kinds`]).
+fn slim_metadata<K: Resource>(object: &mut K) {
+    *object.meta_mut() = identity(object.meta_mut());
 }
 
 /// Keeps the probe-related events whole and only the name of the others that pass
@@ -244,37 +278,104 @@ mod tests {
         }
     }
 
+    /// A pod as a real cluster sends it: a sidecar and a plain init container, a
+    /// terminating deletion, a fault annotation among others, and everything the
+    /// dashboard never reads (volumes, environment, mounts, resources, tolerations).
+    fn whole_pod(container_state: serde_json::Value) -> Pod {
+        let probe = serde_json::json!({"httpGet": {"path": "/healthz", "port": "http"}, "periodSeconds": 2, "failureThreshold": 2});
+        serde_json::from_value(serde_json::json!({
+            "metadata": {
+                "name": "web-1", "namespace": "default", "uid": "p-1", "resourceVersion": "12", "generateName": "web-",
+                "creationTimestamp": "2026-12-03T10:00:00Z", "deletionTimestamp": "2026-12-03T10:05:00Z", "deletionGracePeriodSeconds": 10,
+                "labels": {"app": "web", "controller-revision-hash": "web-7d49b47777", "statefulset.kubernetes.io/pod-name": "web-1"},
+                "annotations": {"stslab.dev/fail-readiness": "true", "kubectl.kubernetes.io/last-applied-configuration": "{\"a\": 1}"},
+                "ownerReferences": [{"apiVersion": "apps/v1", "kind": "StatefulSet", "name": "web", "uid": "s-1", "controller": true}],
+                "finalizers": ["example.com/keep"],
+            },
+            "spec": {
+                "initContainers": [
+                    {"name": "setup", "image": "busybox", "command": ["sh", "-c", "true"]},
+                    {"name": "proxy", "image": "envoy", "restartPolicy": "Always", "env": [{"name": "A", "value": "b"}]},
+                ],
+                "containers": [{
+                    "name": "app", "image": "stslab/visits:1.0", "env": [{"name": "VISITS_FILE", "value": "/data/visits"}],
+                    "ports": [{"name": "http", "containerPort": 8080}], "volumeMounts": [{"name": "data", "mountPath": "/data"}],
+                    "resources": {"requests": {"cpu": "100m"}}, "livenessProbe": probe, "readinessProbe": probe, "startupProbe": probe,
+                }],
+                "volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": "data-web-1"}}],
+                "tolerations": [{"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300}],
+                "nodeName": "node-1", "hostname": "web-1", "subdomain": "web", "readinessGates": [{"conditionType": "example.com/gate"}],
+                "restartPolicy": "Always", "serviceAccountName": "default",
+            },
+            "status": {
+                "phase": "Running", "podIP": "10.0.0.7", "startTime": "2026-12-03T10:00:00Z",
+                "conditions": [{"type": "Ready", "status": "True", "lastTransitionTime": "2026-12-03T10:00:09Z"}],
+                "initContainerStatuses": [
+                    {"name": "setup", "image": "busybox", "imageID": "", "ready": false, "restartCount": 0, "state": {"terminated": {"exitCode": 0, "reason": "Completed"}}},
+                    {"name": "proxy", "image": "envoy", "imageID": "", "ready": true, "started": true, "restartCount": 0, "state": {"running": {"startedAt": "2026-12-03T10:00:02Z"}}},
+                ],
+                "containerStatuses": [{
+                    "name": "app", "image": "stslab/visits:1.0", "imageID": "", "ready": true, "started": true, "restartCount": 2,
+                    "state": container_state, "lastState": {"terminated": {"exitCode": 1, "reason": "Error", "finishedAt": "2026-12-03T10:00:05Z"}},
+                }],
+            },
+        }))
+        .expect("pod")
+    }
+
+    #[test]
+    fn pods_keep_what_their_row_probes_and_visit_count_read() {
+        let sts: StatefulSet = serde_json::from_value(serde_json::json!({"metadata": {"name": "web", "uid": "s-1"}})).expect("sts");
+        let states = [
+            serde_json::json!({"running": {"startedAt": "2026-12-03T10:00:06Z"}}),
+            serde_json::json!({"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 10s"}}),
+        ];
+        for state in states {
+            let whole = whole_pod(state);
+            let mut slim = whole.clone();
+            slim_pod(&mut slim);
+            let visits = app::model::Visits::default();
+            assert_eq!(crate::mapping::pods::pod_view(&slim, "web", &[], visits.clone()), crate::mapping::pods::pod_view(&whole, "web", &[], visits));
+            assert_eq!(practice_cluster::printers::pod_summary(&slim), practice_cluster::printers::pod_summary(&whole));
+            assert_eq!(crate::mapping::pods::not_running(&slim), crate::mapping::pods::not_running(&whole));
+            assert_eq!(crate::visits::app_port(&slim), 8080);
+            assert!(crate::mapping::belongs_to(&slim, &sts));
+
+            let spec = slim.spec.as_ref().expect("spec");
+            assert_eq!((spec.volumes.as_ref(), spec.tolerations.as_ref(), spec.containers[0].env.as_ref()), (None, None, None));
+            assert_eq!(spec.containers[0].volume_mounts, None);
+            let annotations: Vec<&String> = slim.metadata.annotations.iter().flatten().map(|(k, _)| k).collect();
+            assert_eq!(annotations, ["stslab.dev/fail-readiness"]);
+            assert_eq!(slim.metadata.finalizers, None);
+        }
+    }
+
     #[test]
     fn claims_and_volumes_keep_what_the_storage_panel_shows() {
-        let claim: PersistentVolumeClaim = serde_json::from_value(serde_json::json!({
+        let claim = serde_json::json!({
             "metadata": {"name": "data-web-0", "namespace": "default", "uid": "c-1", "resourceVersion": "9", "labels": {"app": "web"}, "finalizers": ["kubernetes.io/pvc-protection"]},
             "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}, "volumeName": "pvc-1", "storageClassName": "standard", "volumeMode": "Filesystem"},
             "status": {"phase": "Bound", "capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOnce"]},
+        });
+        let mut slim: Claim = serde_json::from_value(claim).expect("claim");
+        slim_metadata(&mut slim);
+        let mut volume: Volume = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "pvc-1", "uid": "v-1", "labels": {"a": "b"}},
+            "spec": {"capacity": {"storage": "1Gi"}, "hostPath": {"path": "/tmp/x"}, "claimRef": {"name": "data-web-0", "namespace": "default"}},
+            "status": {"phase": "Bound"},
         }))
-        .expect("claim");
-        let mut slim = claim.clone();
-        slim_claim(&mut slim);
-        let volumes = [Arc::new(
-            serde_json::from_value::<PersistentVolume>(serde_json::json!({
-                "metadata": {"name": "pvc-1", "uid": "v-1"},
-                "spec": {"capacity": {"storage": "1Gi"}, "hostPath": {"path": "/tmp/x"}, "claimRef": {"name": "data-web-0", "namespace": "default"}},
-                "status": {"phase": "Bound"},
-            }))
-            .expect("volume"),
-        )];
-        let mut slim_volumes = volumes.clone();
-        slim_volume(Arc::make_mut(&mut slim_volumes[0]));
-        assert_eq!(slim_volumes[0].spec, None);
-        // The panel reads the same from the slim objects as from the whole ones.
-        let sts: k8s_openapi::api::apps::v1::StatefulSet = serde_json::from_value(serde_json::json!({
+        .expect("volume");
+        slim_metadata(&mut volume);
+        let sts: StatefulSet = serde_json::from_value(serde_json::json!({
             "metadata": {"name": "web"}, "spec": {"selector": {}, "serviceName": "web", "template": {}, "volumeClaimTemplates": [{"metadata": {"name": "data"}}]},
         }))
         .expect("sts");
-        let whole = crate::mapping::storage::claims(&sts, &[Arc::new(claim)], &volumes, &[]);
-        let slimmed = crate::mapping::storage::claims(&sts, &[Arc::new(slim.clone())], &slim_volumes, &[]);
-        assert_eq!(whole, slimmed);
-        assert_eq!((whole[0].capacity.as_str(), whole[0].volume_status.as_str(), whole[0].storage_class.as_str()), ("1Gi", "Bound", "standard"));
-        assert_eq!((slim.metadata.labels, slim.metadata.finalizers), (None, None));
+        let rows = crate::mapping::storage::claims(&sts, &[Arc::new(slim.clone())], &[Arc::new(volume.clone())], &[]);
+        let row =
+            (rows[0].capacity.as_str(), rows[0].volume.as_str(), rows[0].volume_status.as_str(), rows[0].storage_class.as_str(), rows[0].access_modes.as_str());
+        assert_eq!(row, ("1Gi", "pvc-1", "Bound", "standard", "RWO"));
+        assert_eq!((rows[0].uid.as_str(), slim.metadata.resource_version.as_deref()), ("c-1", Some("9")));
+        assert_eq!((slim.metadata.labels, slim.metadata.finalizers, volume.metadata.labels), (None, None, None));
     }
 
     #[test]

@@ -11,7 +11,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use practice_cluster::printers::pod_summary;
 
 use super::probes::{self, Kind, Reported};
-pub use crate::watch::PROBE_REASONS;
+pub use crate::watch::{FAULTS, PROBE_REASONS};
 
 /// How many events a pod shows.
 const MAX_EVENTS: usize = 5;
@@ -147,9 +147,6 @@ pub fn pod_view(pod: &Pod, sts: &str, events: &[Arc<Event>], visits: Visits) -> 
         name,
     }
 }
-
-/// The practice cluster's fault annotations and what each one breaks.
-pub const FAULTS: [(&str, &str); 3] = [("readiness", "stslab.dev/fail-readiness"), ("liveness", "stslab.dev/fail-liveness"), ("app", "stslab.dev/crash")];
 
 /// The faults switched on for `pod` (an annotation with any value but `false`, as the
 /// practice cluster reads them).

@@ -1,10 +1,13 @@
 //! The storage panel: claim → volume chains for each ordinal, and retained claims.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use app::model::ClaimView;
 use k8s_openapi::api::apps::v1::StatefulSet;
-use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim, Pod};
+use k8s_openapi::api::core::v1::Pod;
+
+use crate::kinds::{Claim, Volume};
 
 pub use practice_cluster::printers::access_modes;
 
@@ -16,20 +19,22 @@ pub fn claim_ordinal(template: &str, sts: &str, claim: &str) -> Option<i32> {
 
 /// The claims made from `sts`'s templates, each with its volume and pod (if any),
 /// ordered by ordinal then name.
-pub fn claims(sts: &StatefulSet, claims: &[Arc<PersistentVolumeClaim>], volumes: &[Arc<PersistentVolume>], pods: &[Arc<Pod>]) -> Vec<ClaimView> {
+pub fn claims(sts: &StatefulSet, claims: &[Arc<Claim>], volumes: &[Arc<Volume>], pods: &[Arc<Pod>]) -> Vec<ClaimView> {
     let name = sts.metadata.name.as_deref().unwrap_or_default();
     let templates: Vec<String> = sts.spec.iter().flat_map(|s| s.volume_claim_templates.iter().flatten()).filter_map(|t| t.metadata.name.clone()).collect();
+    // Indexed once, so a snapshot is linear in claims + pods + volumes.
+    let pod_names: HashSet<&str> = pods.iter().filter_map(|p| p.metadata.name.as_deref()).collect();
+    let phases: HashMap<&str, &str> = volumes.iter().filter_map(|v| Some((v.metadata.name.as_deref()?, v.status.as_ref()?.phase.as_deref()?))).collect();
     let mut out: Vec<ClaimView> = claims
         .iter()
         .filter_map(|c| {
             let claim_name = c.metadata.name.as_deref()?;
             let ordinal = templates.iter().find_map(|t| claim_ordinal(t, name, claim_name))?;
             let pod_name = format!("{name}-{ordinal}");
-            let pod = pods.iter().any(|p| p.metadata.name.as_deref() == Some(pod_name.as_str())).then_some(pod_name);
+            let pod = pod_names.contains(pod_name.as_str()).then_some(pod_name);
             let spec = c.spec.as_ref();
             let status = c.status.as_ref();
             let volume = spec.and_then(|s| s.volume_name.clone()).unwrap_or_default();
-            let pv = volumes.iter().find(|v| v.metadata.name.as_deref() == Some(volume.as_str()));
             Some(ClaimView {
                 name: claim_name.to_owned(),
                 ordinal,
@@ -39,7 +44,7 @@ pub fn claims(sts: &StatefulSet, claims: &[Arc<PersistentVolumeClaim>], volumes:
                 access_modes: access_modes(status.and_then(|s| s.access_modes.as_deref()).unwrap_or_default()),
                 storage_class: spec.and_then(|s| s.storage_class_name.clone()).unwrap_or_default(),
                 uid: c.metadata.uid.clone().unwrap_or_default(),
-                volume_status: pv.and_then(|v| v.status.as_ref()).and_then(|s| s.phase.clone()).unwrap_or_default(),
+                volume_status: phases.get(volume.as_str()).map(|p| (*p).to_owned()).unwrap_or_default(),
                 volume,
             })
         })
@@ -52,6 +57,7 @@ pub fn claims(sts: &StatefulSet, claims: &[Arc<PersistentVolumeClaim>], volumes:
 mod tests {
     use super::*;
     use k8s_openapi::api::apps::v1::StatefulSetSpec;
+    use k8s_openapi::api::core::v1::PersistentVolumeClaim;
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
     fn meta(name: &str) -> ObjectMeta {
@@ -68,7 +74,7 @@ mod tests {
             }),
             ..Default::default()
         };
-        let claim = |n: &str| Arc::new(PersistentVolumeClaim { metadata: meta(n), ..Default::default() });
+        let claim = |n: &str| Arc::new(Claim { metadata: meta(n), ..Default::default() });
         let all = [claim("data-web-1"), claim("data-web-0"), claim("data-web-3"), claim("data-db-0"), claim("data-web-x")];
         let pods = [Arc::new(Pod { metadata: meta("web-0"), ..Default::default() }), Arc::new(Pod { metadata: meta("web-1"), ..Default::default() })];
         let rows = claims(&sts, &all, &[], &pods);
