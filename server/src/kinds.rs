@@ -60,43 +60,33 @@ pub struct VolumeStatus {
     pub phase: Option<String>,
 }
 
-impl k8s_openapi::Resource for Claim {
-    const API_VERSION: &'static str = "v1";
-    const GROUP: &'static str = "";
-    const KIND: &'static str = "PersistentVolumeClaim";
-    const VERSION: &'static str = "v1";
-    const URL_PATH_SEGMENT: &'static str = "persistentvolumeclaims";
-    type Scope = k8s_openapi::NamespaceResourceScope;
+/// Makes `$ty` a core/v1 kind that kube-rs can list and watch: its kind, URL path
+/// segment and scope.
+macro_rules! core_v1_kind {
+    ($ty:ty, $kind:literal, $plural:literal, $scope:ty) => {
+        impl k8s_openapi::Resource for $ty {
+            const API_VERSION: &'static str = "v1";
+            const GROUP: &'static str = "";
+            const KIND: &'static str = $kind;
+            const VERSION: &'static str = "v1";
+            const URL_PATH_SEGMENT: &'static str = $plural;
+            type Scope = $scope;
+        }
+
+        impl k8s_openapi::Metadata for $ty {
+            type Ty = ObjectMeta;
+            fn metadata(&self) -> &ObjectMeta {
+                &self.metadata
+            }
+            fn metadata_mut(&mut self) -> &mut ObjectMeta {
+                &mut self.metadata
+            }
+        }
+    };
 }
 
-impl k8s_openapi::Metadata for Claim {
-    type Ty = ObjectMeta;
-    fn metadata(&self) -> &ObjectMeta {
-        &self.metadata
-    }
-    fn metadata_mut(&mut self) -> &mut ObjectMeta {
-        &mut self.metadata
-    }
-}
-
-impl k8s_openapi::Resource for Volume {
-    const API_VERSION: &'static str = "v1";
-    const GROUP: &'static str = "";
-    const KIND: &'static str = "PersistentVolume";
-    const VERSION: &'static str = "v1";
-    const URL_PATH_SEGMENT: &'static str = "persistentvolumes";
-    type Scope = k8s_openapi::ClusterResourceScope;
-}
-
-impl k8s_openapi::Metadata for Volume {
-    type Ty = ObjectMeta;
-    fn metadata(&self) -> &ObjectMeta {
-        &self.metadata
-    }
-    fn metadata_mut(&mut self) -> &mut ObjectMeta {
-        &mut self.metadata
-    }
-}
+core_v1_kind!(Claim, "PersistentVolumeClaim", "persistentvolumeclaims", k8s_openapi::NamespaceResourceScope);
+core_v1_kind!(Volume, "PersistentVolume", "persistentvolumes", k8s_openapi::ClusterResourceScope);
 
 #[cfg(test)]
 mod tests {
@@ -123,5 +113,6 @@ mod tests {
         .expect("volume");
         assert_eq!(volume.status.and_then(|s| s.phase).as_deref(), Some("Released"));
         assert_eq!(Volume::url_path(&(), None), "/api/v1/persistentvolumes");
+        assert_eq!((Claim::kind(&()).as_ref(), Volume::kind(&()).as_ref()), ("PersistentVolumeClaim", "PersistentVolume"));
     }
 }
